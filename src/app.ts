@@ -1,0 +1,90 @@
+// The Express application: shared middleware, the contract's validator, every dialect's
+// routes, and one error handler that hands each failure to the dialect owning the path.
+import cookieParser from 'cookie-parser';
+import cors from 'cors';
+import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import type { Logger } from 'pino';
+import { dummyjson } from './dialects/dummyjson/index.js';
+import { ownsPath, type Dialect } from './http/dialect.js';
+import { classify, describeIssues, type RequestFailure } from './http/http-errors.js';
+import { requestLogger } from './http/logging.js';
+import { openApiValidator } from './http/openapi.js';
+import { hasBody } from './http/request-context.js';
+import type { Services } from './services.js';
+import { systemRouter } from './system/index.js';
+
+export const DIALECTS: readonly Dialect[] = [dummyjson];
+
+export function createApp(s: Services, logger: Logger): express.Express {
+  const { config } = s;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.set('etag', false);
+
+  app.use(requestLogger(logger));
+  app.use(helmet());
+  // Only allow-listed origins get CORS headers, always with credentials and never `*`.
+  // Preflights are answered here, before any authentication.
+  app.use(
+    cors({
+      origin: (origin, done) => done(null, origin !== undefined && config.corsOrigins.includes(origin)),
+      credentials: true,
+      maxAge: 600,
+    }),
+  );
+  app.use(cookieParser());
+  app.use(express.json({ limit: config.bodyLimitBytes, strict: true }));
+  app.use(express.urlencoded({ extended: false, limit: config.bodyLimitBytes, parameterLimit: 50 }));
+  for (const d of DIALECTS) {
+    app.use(d.prefixes as string[], (_req, res, next) => {
+      res.set('Cache-Control', 'no-store'); // tokens and personal data (RFC 6749 5.1)
+      next();
+    });
+  }
+  app.use(openApiValidator({ validateResponses: config.validateResponses }));
+
+  app.use(systemRouter(s));
+  for (const d of DIALECTS) app.use(d.router(s));
+
+  const onError: ErrorRequestHandler = (err, req, res, next) => {
+    if (res.headersSent) return next(err);
+    const failure = classify(err, hasBody(req));
+    if (failure.kind === 'internal') req.log.error({ err }, 'request failed');
+    const dialect = DIALECTS.find((d) => d.prefixes.some((p) => ownsPath(p, req.path)));
+    if (dialect) dialect.renderError(failure, req, res, s);
+    else renderPlain(failure, req, res);
+  };
+  app.use(onError);
+  return app;
+}
+
+/** Errors outside every dialect (/, /healthz, unknown paths): {"message": "..."}. */
+function renderPlain(failure: RequestFailure, _req: Request, res: Response): void {
+  const send = (status: number, message: string) => res.status(status).json({ message });
+  switch (failure.kind) {
+    case 'not_found':
+      return void send(404, 'Not found');
+    case 'method_not_allowed':
+      if (failure.allow) res.set('Allow', failure.allow);
+      return void send(405, 'Method not allowed');
+    case 'malformed_body':
+      return void send(400, 'Request body is not valid JSON');
+    case 'too_large':
+      return void send(413, 'Request body is too large');
+    case 'unsupported_media_type':
+      return void send(415, 'Unsupported Content-Type');
+    case 'validation':
+      return void send(400, describeIssues(failure.issues));
+    case 'rate_limited':
+      res.set('Retry-After', String(failure.retryAfterS));
+      return void send(429, 'Too many requests, try again later');
+    case 'dialect':
+      return void send(failure.error.httpStatus, failure.error.message);
+    case 'core':
+      return void send(400, failure.error.message);
+    case 'internal':
+      return void send(500, 'Internal server error');
+  }
+}

@@ -1,0 +1,197 @@
+// Configuration comes only from environment variables, parsed and checked once at start.
+// A bad value stops the server with a message naming the variable and what it accepts.
+import { z } from 'zod';
+
+export type DatabaseTarget =
+  | { kind: 'pglite'; dataDir: string }
+  | { kind: 'pglite-memory' }
+  | { kind: 'postgres'; url: string };
+
+/** "N/S": at most N attempts per S seconds. */
+export interface RateLimit {
+  points: number;
+  durationS: number;
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  /** Public base URL of this server; also the `iss` of every token. */
+  publicUrl: string;
+  database: DatabaseTarget;
+  seedDemo: boolean;
+  corsOrigins: string[];
+  cookieSecure: boolean;
+  cookieSameSite: 'lax' | 'strict' | 'none';
+  rateLimits: {
+    enabled: boolean;
+    loginPerIp: RateLimit;
+    loginPerAccount: RateLimit;
+    refreshPerIp: RateLimit;
+    refreshPerAccount: RateLimit;
+  };
+  /** Seconds during which a just-rotated refresh token may be presented again (concurrent tabs). */
+  refreshReuseGraceS: number;
+  accessTokenTtlS: number;
+  refreshTokenTtlS: number;
+  sessionMaxAgeS: number;
+  clockToleranceS: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  validateResponses: boolean;
+  bodyLimitBytes: number;
+  trustProxy: boolean | number | string;
+  production: boolean;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const bool = (name: string) =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine((v) => ['1', '0', 'true', 'false', 'on', 'off', 'yes', 'no'].includes(v), {
+      message: `${name} must be one of true/false, on/off, yes/no, 1/0`,
+    })
+    .transform((v) => ['1', 'true', 'on', 'yes'].includes(v));
+
+const int = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, { message: `${name} must be a whole number from ${min} to ${max}` })
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, { message: `${name} must be a whole number from ${min} to ${max}` });
+
+const rateLimit = (name: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+\/\d+$/, { message: `${name} must look like N/S: N attempts per S seconds, e.g. 10/60` })
+    .transform((v): RateLimit => {
+      const [points, durationS] = v.split('/').map(Number) as [number, number];
+      return { points, durationS };
+    })
+    .refine((l) => l.points >= 1 && l.durationS >= 1, { message: `${name}: N and S must both be at least 1` });
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const schema = z.object({
+  NODE_ENV: z.string().optional(),
+  HOST: z.string().trim().min(1, { message: 'HOST must not be empty' }).default('127.0.0.1'),
+  PORT: int('PORT', 0, 65535).default(3000),
+  PUBLIC_URL: z
+    .url({ message: 'PUBLIC_URL must be an absolute http(s) URL', protocol: /^https?$/ })
+    .optional(),
+  DATABASE_URL: z.string().trim().optional(),
+  DATA_DIR: z.string().trim().min(1, { message: 'DATA_DIR must not be empty' }).default('./data'),
+  SEED_DEMO: bool('SEED_DEMO').optional(),
+  CORS_ORIGINS: z.string().default(''),
+  COOKIE_SECURE: bool('COOKIE_SECURE').default(true),
+  COOKIE_SAMESITE: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(['lax', 'strict', 'none'], { message: 'COOKIE_SAMESITE must be Lax, Strict or None' }))
+    .default('lax'),
+  RATE_LIMITS: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(['on', 'off'], { message: 'RATE_LIMITS must be on or off' }))
+    .default('on'),
+  RATE_LIMIT_LOGIN_IP: rateLimit('RATE_LIMIT_LOGIN_IP').default({ points: 10, durationS: 60 }),
+  RATE_LIMIT_LOGIN_ACCOUNT: rateLimit('RATE_LIMIT_LOGIN_ACCOUNT').default({ points: 5, durationS: 60 }),
+  RATE_LIMIT_REFRESH_IP: rateLimit('RATE_LIMIT_REFRESH_IP').default({ points: 60, durationS: 60 }),
+  RATE_LIMIT_REFRESH_ACCOUNT: rateLimit('RATE_LIMIT_REFRESH_ACCOUNT').default({ points: 30, durationS: 60 }),
+  REFRESH_REUSE_GRACE_S: int('REFRESH_REUSE_GRACE_S', 0, 300).default(5),
+  ACCESS_TOKEN_TTL_S: int('ACCESS_TOKEN_TTL_S', 60, 2_592_000).default(3600),
+  REFRESH_TOKEN_TTL_S: int('REFRESH_TOKEN_TTL_S', 60, 31_536_000).default(2_592_000),
+  SESSION_MAX_AGE_S: int('SESSION_MAX_AGE_S', 60, 31_536_000).default(2_592_000),
+  CLOCK_TOLERANCE_S: int('CLOCK_TOLERANCE_S', 0, 300).default(30),
+  LOG_LEVEL: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(logLevels, { message: `LOG_LEVEL must be one of ${logLevels.join(', ')}` }))
+    .optional(),
+  VALIDATE_RESPONSES: bool('VALIDATE_RESPONSES').optional(),
+  BODY_LIMIT_BYTES: int('BODY_LIMIT_BYTES', 1024, 10_485_760).default(32_768),
+  TRUST_PROXY: z.string().trim().optional(),
+});
+
+function parseDatabase(url: string | undefined, dataDir: string): DatabaseTarget {
+  if (url === undefined || url === '') return { kind: 'pglite', dataDir };
+  if (url === 'memory://') return { kind: 'pglite-memory' };
+  if (/^postgres(ql)?:\/\//.test(url)) return { kind: 'postgres', url };
+  throw new ConfigError(
+    'DATABASE_URL must be unset (embedded database in DATA_DIR), memory:// (in-memory embedded database) or postgres://user:pass@host:port/db',
+  );
+}
+
+function parseTrustProxy(v: string | undefined): boolean | number | string {
+  if (v === undefined || v === '' || v === 'false') return false;
+  if (v === 'true') return true;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v; // a list of addresses/subnets, as Express accepts it
+}
+
+/** Reads the configuration from `env`; throws ConfigError listing every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings mean "unset", as they do in most shells' `VAR= cmd`.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const name = String(i.path[0] ?? '');
+      return `  ${name}: ${i.message} (got ${JSON.stringify(cleaned[name])})`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  const database = parseDatabase(e.DATABASE_URL, e.DATA_DIR);
+  const corsOrigins = e.CORS_ORIGINS.split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  for (const origin of corsOrigins) {
+    if (origin === '*' || !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new ConfigError(
+        `Invalid configuration:\n  CORS_ORIGINS: each origin must be scheme://host[:port] with no path, and * is not allowed with credentials (got ${JSON.stringify(origin)})`,
+      );
+    }
+  }
+  if (e.COOKIE_SAMESITE === 'none' && !e.COOKIE_SECURE) {
+    throw new ConfigError('Invalid configuration:\n  COOKIE_SAMESITE=None requires COOKIE_SECURE=true (browsers drop such cookies)');
+  }
+  const publicUrl = (e.PUBLIC_URL ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`).replace(/\/+$/, '');
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    publicUrl,
+    database,
+    seedDemo: e.SEED_DEMO ?? database.kind !== 'postgres',
+    corsOrigins,
+    cookieSecure: e.COOKIE_SECURE,
+    cookieSameSite: e.COOKIE_SAMESITE,
+    rateLimits: {
+      enabled: e.RATE_LIMITS === 'on',
+      loginPerIp: e.RATE_LIMIT_LOGIN_IP,
+      loginPerAccount: e.RATE_LIMIT_LOGIN_ACCOUNT,
+      refreshPerIp: e.RATE_LIMIT_REFRESH_IP,
+      refreshPerAccount: e.RATE_LIMIT_REFRESH_ACCOUNT,
+    },
+    refreshReuseGraceS: e.REFRESH_REUSE_GRACE_S,
+    accessTokenTtlS: e.ACCESS_TOKEN_TTL_S,
+    refreshTokenTtlS: e.REFRESH_TOKEN_TTL_S,
+    sessionMaxAgeS: e.SESSION_MAX_AGE_S,
+    clockToleranceS: e.CLOCK_TOLERANCE_S,
+    logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
+    validateResponses: e.VALIDATE_RESPONSES ?? !production,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    production,
+  };
+}

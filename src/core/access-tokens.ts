@@ -1,0 +1,93 @@
+// Access tokens: ES256 JWTs (RFC 9068 profile, `typ: at+jwt`). Verification pins the
+// algorithm, issuer, audience and type, and allows a small clock leeway (RFC 8725 3.1-3.11).
+// Each dialect has its own audience, so a token of one dialect never passes another.
+import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import type { Clock } from './clock.js';
+import { ErrorCode, GatehouseError } from './errors.js';
+import { SIGNING_ALG, type KeyRing } from './keys.js';
+import { newId } from './secrets.js';
+
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
+/** Longer tokens are refused before any parsing: ours are under 1 KB. */
+export const MAX_TOKEN_LENGTH = 8_192;
+
+export interface AccessTokenClaims extends JWTPayload {
+  sub: string;
+  /** The session the token belongs to. */
+  sid: string;
+  /** The session's access generation when the token was minted (see sessions.access_generation). */
+  gen: number;
+  jti: string;
+  iat: number;
+  exp: number;
+}
+
+export interface SignInput {
+  audience: string;
+  subject: string;
+  sessionId: string;
+  generation: number;
+  ttlS: number;
+  /** The dialect's own claim layout; never secrets. Standard claims override same-named keys. */
+  claims?: Record<string, unknown>;
+}
+
+export class AccessTokens {
+  constructor(
+    private readonly keys: KeyRing,
+    private readonly opts: { issuer: string; clockToleranceS: number; clock: Clock },
+  ) {}
+
+  async sign(input: SignInput): Promise<{ token: string; expiresAt: number; claims: AccessTokenClaims }> {
+    const iat = Math.floor(this.opts.clock.now() / 1000);
+    const exp = iat + Math.max(1, Math.round(input.ttlS));
+    const claims: AccessTokenClaims = {
+      ...input.claims,
+      iss: this.opts.issuer,
+      aud: input.audience,
+      sub: input.subject,
+      sid: input.sessionId,
+      gen: input.generation,
+      jti: newId(),
+      iat,
+      nbf: iat,
+      exp,
+    };
+    const { kid, key } = this.keys.signingKey();
+    const token = await new SignJWT(claims).setProtectedHeader({ alg: SIGNING_ALG, kid, typ: ACCESS_TOKEN_TYPE }).sign(key);
+    return { token, expiresAt: exp * 1000, claims };
+  }
+
+  /** Verifies signature and claims; throws GatehouseError TokenInvalid or TokenExpired. */
+  async verify(token: string, audience: string): Promise<AccessTokenClaims> {
+    if (token.length > MAX_TOKEN_LENGTH) throw new GatehouseError(ErrorCode.TokenInvalid, 'token too long');
+    try {
+      const { payload } = await jwtVerify<AccessTokenClaims>(
+        token,
+        async (header) => {
+          const key = header.kid === undefined ? undefined : await this.keys.verificationKey(header.kid);
+          if (!key) throw new errors.JWKSNoMatchingKey();
+          return key;
+        },
+        {
+          algorithms: [SIGNING_ALG],
+          issuer: this.opts.issuer,
+          audience,
+          typ: ACCESS_TOKEN_TYPE,
+          clockTolerance: this.opts.clockToleranceS,
+          currentDate: new Date(this.opts.clock.now()),
+          requiredClaims: ['sub', 'sid', 'gen', 'jti', 'iat', 'exp'],
+        },
+      );
+      if (typeof payload.sid !== 'string' || !Number.isInteger(payload.gen) || typeof payload.sub !== 'string') {
+        throw new GatehouseError(ErrorCode.TokenInvalid, 'claims of the wrong type');
+      }
+      return payload;
+    } catch (err) {
+      if (err instanceof GatehouseError) throw err;
+      // jose checks the signature before any claim, so "expired" is only said of a genuine token.
+      if (err instanceof errors.JWTExpired) throw new GatehouseError(ErrorCode.TokenExpired, 'token expired');
+      throw new GatehouseError(ErrorCode.TokenInvalid, err instanceof Error ? err.message : 'invalid token');
+    }
+  }
+}

@@ -1,0 +1,42 @@
+// Every failure core can report, each with a stable code. Dialect adapters map these codes
+// to their own wire format; nothing outside core decides what a failure means.
+
+export const ErrorCode = {
+  /** Unknown user, wrong password or inactive user: deliberately indistinguishable. */
+  InvalidCredentials: 'invalid_credentials',
+  /** No access token was presented. */
+  TokenMissing: 'token_missing',
+  /** Malformed, wrongly signed, foreign, revoked or otherwise unacceptable access token. */
+  TokenInvalid: 'token_invalid',
+  /** A well-formed, correctly signed access token whose `exp` has passed. */
+  TokenExpired: 'token_expired',
+  /** Unknown, revoked, foreign or replayed refresh token. */
+  RefreshTokenInvalid: 'refresh_token_invalid',
+  /** A refresh token (or its session) past its lifetime. */
+  RefreshTokenExpired: 'refresh_token_expired',
+  /** Too many attempts; see RateLimitedError.retryAfterS. */
+  RateLimited: 'rate_limited',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class GatehouseError extends Error {
+  override readonly name: string = 'GatehouseError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string = code,
+  ) {
+    super(message);
+  }
+}
+
+export class RateLimitedError extends GatehouseError {
+  override readonly name = 'RateLimitedError';
+  constructor(readonly retryAfterS: number) {
+    super(ErrorCode.RateLimited, `rate limited; retry after ${retryAfterS}s`);
+  }
+}
+
+export function isGatehouseError(err: unknown, code?: ErrorCode): err is GatehouseError {
+  return err instanceof GatehouseError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,40 @@
+// Password login, the same for every dialect: rate limits first (so a flood costs no
+// hashing), then exactly one argon2id verification whether or not the user exists, and one
+// answer for every kind of failure, so neither the body, the status nor the time tells an
+// attacker which usernames exist.
+import type { Clock } from './clock.js';
+import { ErrorCode, GatehouseError } from './errors.js';
+import type { PasswordHasher } from './passwords.js';
+import type { RateLimits } from './rate-limits.js';
+import type { ClientInfo } from './sessions.js';
+import { normalizeLogin, type User, type UserWithSecret } from './users.js';
+
+export interface UserLookup {
+  findByUsernameWithSecret(login: string): Promise<UserWithSecret | undefined>;
+  updatePasswordHash(id: number, passwordHash: string, at: Date): Promise<void>;
+}
+
+export class PasswordLogin {
+  constructor(
+    private readonly users: UserLookup,
+    private readonly passwords: PasswordHasher,
+    private readonly limits: RateLimits,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Returns the user, or throws InvalidCredentials or RateLimitedError. */
+  async check(login: string, password: string, client: ClientInfo): Promise<User> {
+    const account = normalizeLogin(login);
+    await this.limits.consume('login:ip', client.ip ?? 'unknown');
+    await this.limits.consume('login:account', account);
+    const found = await this.users.findByUsernameWithSecret(account);
+    const ok = await this.passwords.verify(found?.passwordHash, password);
+    if (!ok || !found || !found.active) throw new GatehouseError(ErrorCode.InvalidCredentials);
+    await this.limits.refund('login:account', account);
+    if (this.passwords.needsRehash(found.passwordHash)) {
+      await this.users.updatePasswordHash(found.id, await this.passwords.hash(password), new Date(this.clock.now()));
+    }
+    const { passwordHash: _secret, ...user } = found;
+    return user;
+  }
+}

@@ -1,0 +1,175 @@
+// Sessions and refresh-token rotation.
+//
+// A session is one login with an absolute lifetime. Refresh tokens are opaque, stored only
+// as SHA-256, and single-use: each refresh marks the presented token rotated and issues a
+// child. A rotated token presented again is a replay and revokes the whole session, except
+// within REFRESH_REUSE_GRACE_S of its rotation, when it is taken for a concurrent refresh
+// (two tabs, one cookie) and gets a fresh token of its own. Rotation runs in one
+// transaction that locks the session row, so concurrent refreshes on any number of
+// instances are serialised and at most one of them can find a token unrotated.
+import type { Database } from '../store/database.js';
+import type { LockedRefreshToken, SessionAuthState, SessionStore } from '../store/sessions.js';
+import type { AccessTokenClaims, AccessTokens } from './access-tokens.js';
+import type { Clock } from './clock.js';
+import { ErrorCode, GatehouseError } from './errors.js';
+import type { RateLimits } from './rate-limits.js';
+import { newId, newRefreshToken, sha256Hex, type RefreshTokenFormat } from './secrets.js';
+import type { User } from './users.js';
+
+export interface SessionPolicy {
+  /** The dialect's token audience; sessions and tokens never cross audiences. */
+  audience: string;
+  refreshTokenFormat: RefreshTokenFormat;
+  /** Whether a refresh also kills the session's older access tokens at once. */
+  revokeAccessOnRefresh: boolean;
+}
+
+export interface ClientInfo {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface SessionSettings {
+  refreshTokenTtlS: number;
+  sessionMaxAgeS: number;
+  refreshReuseGraceS: number;
+}
+
+export interface IssuedRefresh {
+  sessionId: string;
+  accessGeneration: number;
+  refreshToken: string;
+  refreshExpiresAt: number;
+  user: User;
+}
+
+export type RevokeReason = 'logout' | 'refresh_token_reuse' | 'password_change' | 'admin';
+
+export class Sessions {
+  constructor(
+    private readonly db: Database,
+    private readonly store: SessionStore,
+    private readonly tokens: AccessTokens,
+    private readonly limits: RateLimits,
+    private readonly clock: Clock,
+    private readonly settings: SessionSettings,
+  ) {}
+
+  /** Starts a session for `user` and issues its first refresh token. */
+  async start(user: User, policy: SessionPolicy, client: ClientInfo): Promise<IssuedRefresh> {
+    const now = this.clock.now();
+    const sessionId = newId();
+    const sessionExpiresAt = now + this.settings.sessionMaxAgeS * 1000;
+    const refreshToken = newRefreshToken(policy.refreshTokenFormat);
+    const refreshExpiresAt = Math.min(now + this.settings.refreshTokenTtlS * 1000, sessionExpiresAt);
+    await this.db.transaction(async (tx) => {
+      await this.store.insert(
+        {
+          id: sessionId,
+          userId: user.id,
+          audience: policy.audience,
+          createdAt: new Date(now),
+          expiresAt: new Date(sessionExpiresAt),
+          userAgent: client.userAgent,
+          ip: client.ip,
+        },
+        tx,
+      );
+      await this.store.insertRefreshToken(tx, {
+        tokenHash: sha256Hex(refreshToken),
+        sessionId,
+        parentHash: null,
+        createdAt: new Date(now),
+        expiresAt: new Date(refreshExpiresAt),
+      });
+    });
+    return { sessionId, accessGeneration: 0, refreshToken, refreshExpiresAt, user };
+  }
+
+  /**
+   * Exchanges a refresh token for a new one. Throws RefreshTokenInvalid (unknown, foreign,
+   * revoked, replayed, inactive user) or RefreshTokenExpired.
+   */
+  async rotate(refreshToken: string, policy: SessionPolicy): Promise<IssuedRefresh> {
+    const tokenHash = sha256Hex(refreshToken);
+    const next = newRefreshToken(policy.refreshTokenFormat);
+    const outcome = await this.db.transaction(async (tx) => {
+      const now = this.clock.now();
+      const found = await this.store.lockRefreshToken(tx, tokenHash);
+      const refusal = this.refusal(found, policy, now);
+      if (refusal) return refusal;
+      const t = found!;
+      await this.limits.consume('refresh:account', String(t.user.id));
+      if (t.rotatedAt !== null) {
+        const withinGrace = now - t.rotatedAt <= this.settings.refreshReuseGraceS * 1000;
+        if (!withinGrace) {
+          await this.store.revoke(t.sessionId, 'refresh_token_reuse', new Date(now), tx);
+          return { kind: 'replayed' as const, sessionId: t.sessionId };
+        }
+        // A concurrent refresh: the token keeps its first rotation time, so the grace
+        // window is measured from the first use, and this caller gets a sibling token.
+      } else {
+        await this.store.markRefreshTokenRotated(tx, tokenHash, new Date(now));
+      }
+      const refreshExpiresAt = Math.min(now + this.settings.refreshTokenTtlS * 1000, t.sessionExpiresAt);
+      await this.store.insertRefreshToken(tx, {
+        tokenHash: sha256Hex(next),
+        sessionId: t.sessionId,
+        parentHash: tokenHash,
+        createdAt: new Date(now),
+        expiresAt: new Date(refreshExpiresAt),
+      });
+      const accessGeneration = policy.revokeAccessOnRefresh
+        ? await this.store.bumpAccessGeneration(tx, t.sessionId)
+        : t.accessGeneration;
+      return { kind: 'ok' as const, sessionId: t.sessionId, accessGeneration, refreshExpiresAt, user: t.user };
+    });
+    if (outcome.kind === 'ok' || outcome.kind === 'replayed') this.store.forget(outcome.sessionId);
+    if (outcome.kind === 'ok') return { ...outcome, refreshToken: next };
+    throw new GatehouseError(
+      outcome.kind === 'expired' ? ErrorCode.RefreshTokenExpired : ErrorCode.RefreshTokenInvalid,
+      outcome.kind,
+    );
+  }
+
+  private refusal(
+    t: LockedRefreshToken | undefined,
+    policy: SessionPolicy,
+    now: number,
+  ): { kind: 'invalid' } | { kind: 'expired' } | undefined {
+    if (!t || t.audience !== policy.audience || t.sessionRevokedAt !== null || !t.user.active) return { kind: 'invalid' };
+    if (t.expiresAt <= now || t.sessionExpiresAt <= now) return { kind: 'expired' };
+    return undefined;
+  }
+
+  /**
+   * Verifies an access token and checks, in the store, that its session is live, its user
+   * active and its generation current. Throws TokenMissing, TokenInvalid or TokenExpired.
+   */
+  async authenticate(token: string | undefined, audience: string): Promise<{ claims: AccessTokenClaims; session: SessionAuthState }> {
+    if (!token) throw new GatehouseError(ErrorCode.TokenMissing);
+    const claims = await this.tokens.verify(token, audience);
+    const session = await this.store.authState(claims.sid);
+    const now = this.clock.now();
+    if (
+      !session ||
+      session.revokedAt !== null ||
+      session.expiresAt <= now ||
+      session.audience !== audience ||
+      !session.user.active ||
+      String(session.user.id) !== claims.sub ||
+      session.accessGeneration !== claims.gen
+    ) {
+      throw new GatehouseError(ErrorCode.TokenInvalid, 'session not live');
+    }
+    return { claims, session };
+  }
+
+  async revoke(sessionId: string, reason: RevokeReason): Promise<boolean> {
+    return this.store.revoke(sessionId, reason, new Date(this.clock.now()));
+  }
+
+  async revokeAllForUser(userId: number, reason: RevokeReason): Promise<number> {
+    return this.store.revokeAllForUser(userId, reason, new Date(this.clock.now()));
+  }
+}

@@ -1,0 +1,22 @@
+// The DummyJSON auth dialect: /auth/login, /auth/me, /auth/refresh, /auth/logout.
+import { Router } from 'express';
+import type { Dialect } from '../../http/dialect.js';
+import type { Services } from '../../services.js';
+import { renderError } from './errors.js';
+import { login } from './login.js';
+import { logout } from './logout.js';
+import { me } from './me.js';
+import { refresh } from './refresh.js';
+
+export const dummyjson: Dialect = {
+  name: 'dummyjson',
+  prefixes: ['/auth'],
+  router(s: Services) {
+    return Router()
+      .post('/auth/login', login(s))
+      .get('/auth/me', me(s))
+      .post('/auth/refresh', refresh(s))
+      .post('/auth/logout', logout(s));
+  },
+  renderError,
+};

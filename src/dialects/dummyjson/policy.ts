@@ -1,0 +1,12 @@
+import type { SessionPolicy } from '../../core/sessions.js';
+
+/** Tokens of this dialect carry this audience and are refused everywhere else. */
+export const DUMMYJSON_AUDIENCE = 'gatehouse:dummyjson';
+
+export const dummyjsonPolicy: SessionPolicy = {
+  audience: DUMMYJSON_AUDIENCE,
+  refreshTokenFormat: 'base64url-256',
+  // Like OAuth 2 and unlike CoCart: older access tokens stay valid until their short expiry,
+  // so one tab's refresh does not sign out another tab that still holds the old access token.
+  revokeAccessOnRefresh: false,
+};

@@ -1,0 +1,17 @@
+import type { Request, Response, Router } from 'express';
+import type { Services } from '../services.js';
+import type { RequestFailure } from './http-errors.js';
+
+/** One auth API served by Gatehouse: its routes, and how its errors look on the wire. */
+export interface Dialect {
+  readonly name: string;
+  /** Path prefixes the dialect owns; any error under them, 404 and 405 included, is rendered by it. */
+  readonly prefixes: readonly string[];
+  router(services: Services): Router;
+  /** Writes the response for a failure raised while serving one of the dialect's paths. */
+  renderError(failure: RequestFailure, req: Request, res: Response, services: Services): void;
+}
+
+export function ownsPath(prefix: string, path: string): boolean {
+  return path === prefix || path.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`);
+}

@@ -1,0 +1,59 @@
+// `npm start`: read the configuration, open the database, listen, and say where things are.
+import { ConfigError, loadConfig } from './config.js';
+import { startGatehouse } from './gatehouse.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const gatehouse = await startGatehouse(config);
+  const { url, logger, services } = gatehouse;
+  const database =
+    config.database.kind === 'pglite'
+      ? `embedded PostgreSQL (PGlite) in ${config.database.dataDir}`
+      : config.database.kind === 'pglite-memory'
+        ? 'in-memory PGlite (nothing is kept)'
+        : 'PostgreSQL server';
+  const lines = [
+    `Gatehouse listening on ${url}`,
+    `  database:  ${database}`,
+    `  spec:      ${url}/openapi.json`,
+    `  keys:      ${url}/.well-known/jwks.json`,
+    `  health:    ${url}/healthz`,
+  ];
+  if (config.seedDemo) {
+    lines.push(
+      `  demo login: curl -s ${url}/auth/login -H 'Content-Type: application/json' -d '{"username":"emilys","password":"emilyspass"}'`,
+      `  (demo users: every password is <username>pass${services.seeded ? '; seeded just now' : ''})`,
+    );
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    gatehouse.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`Gatehouse failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

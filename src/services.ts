@@ -1,0 +1,67 @@
+// The composition root: opens the database, applies migrations, and wires the store and
+// core together. No global state: tests create as many independent instances as they like.
+import type { Config } from './config.js';
+import { AccessTokens } from './core/access-tokens.js';
+import { systemClock, type Clock } from './core/clock.js';
+import { seedDemoUsers } from './core/demo-users.js';
+import { KeyRing } from './core/keys.js';
+import { PasswordHasher } from './core/passwords.js';
+import { PasswordLogin } from './core/password-login.js';
+import { RateLimits } from './core/rate-limits.js';
+import { Sessions } from './core/sessions.js';
+import { openDatabase, type Database } from './store/database.js';
+import { migrate } from './store/migrate.js';
+import { SessionStore } from './store/sessions.js';
+import { UserStore } from './store/users.js';
+
+export interface Services {
+  config: Config;
+  clock: Clock;
+  db: Database;
+  users: UserStore;
+  passwords: PasswordHasher;
+  passwordLogin: PasswordLogin;
+  sessions: Sessions;
+  tokens: AccessTokens;
+  keys: KeyRing;
+  limits: RateLimits;
+  /** True when this start seeded the demo users into an empty database. */
+  seeded: boolean;
+  close(): Promise<void>;
+}
+
+export async function createServices(config: Config, opts: { clock?: Clock } = {}): Promise<Services> {
+  const clock = opts.clock ?? systemClock;
+  const db = await openDatabase(config.database);
+  try {
+    await migrate(db);
+    const users = new UserStore(db);
+    const passwords = await PasswordHasher.create();
+    const seeded = config.seedDemo ? await seedDemoUsers(users, passwords, clock) : false;
+    const keys = await KeyRing.open(db, clock);
+    const limits = new RateLimits(config.rateLimits);
+    const tokens = new AccessTokens(keys, { issuer: config.publicUrl, clockToleranceS: config.clockToleranceS, clock });
+    const sessions = new Sessions(db, new SessionStore(db), tokens, limits, clock, {
+      refreshTokenTtlS: config.refreshTokenTtlS,
+      sessionMaxAgeS: config.sessionMaxAgeS,
+      refreshReuseGraceS: config.refreshReuseGraceS,
+    });
+    return {
+      config,
+      clock,
+      db,
+      users,
+      passwords,
+      passwordLogin: new PasswordLogin(users, passwords, limits, clock),
+      sessions,
+      tokens,
+      keys,
+      limits,
+      seeded,
+      close: () => db.close(),
+    };
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+}

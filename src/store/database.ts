@@ -1,0 +1,32 @@
+// One small interface over the two PostgreSQL engines Gatehouse runs on: embedded PGlite
+// (one process owns the data) and a PostgreSQL server through node-postgres (many processes
+// share it). Every query is plain PostgreSQL with $n parameters, so both run the same SQL.
+import type { DatabaseTarget } from '../config.js';
+
+export interface Queryable {
+  /** Runs one parameterised statement and returns its rows. */
+  query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<Row[]>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+export interface Database extends Queryable {
+  readonly engine: 'pglite' | 'postgres';
+  /**
+   * True when no other process can write to this database (embedded PGlite): caches of
+   * rows are then exact as long as every write goes through this process's store.
+   */
+  readonly exclusive: boolean;
+  /** Runs `fn` in one transaction; rolls back when it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(target: DatabaseTarget): Promise<Database> {
+  if (target.kind === 'postgres') {
+    const { openPostgres } = await import('./postgres.js');
+    return openPostgres(target.url);
+  }
+  const { openPglite } = await import('./pglite.js');
+  return openPglite(target.kind === 'pglite' ? target.dataDir : undefined);
+}

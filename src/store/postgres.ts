@@ -1,0 +1,49 @@
+import pg from 'pg';
+import type { Database, Queryable } from './database.js';
+
+// int8 (COUNT, bigint ids) as JS numbers: every such value here stays far below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+export async function openPostgres(url: string): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: 10, idleTimeoutMillis: 30_000 });
+  // Fail at start, with the driver's reason, when the server cannot be reached.
+  const probe = await pool.connect();
+  probe.release();
+  const onPool: Queryable = {
+    async query<Row>(sql: string, params?: readonly unknown[]) {
+      const result = await pool.query(sql, params as unknown[] | undefined);
+      return result.rows as Row[];
+    },
+    async exec(sql: string) {
+      await pool.query(sql);
+    },
+  };
+  return {
+    engine: 'postgres',
+    exclusive: false,
+    query: onPool.query,
+    exec: onPool.exec,
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn({
+          async query<Row>(sql: string, params?: readonly unknown[]) {
+            return (await client.query(sql, params as unknown[] | undefined)).rows as Row[];
+          },
+          async exec(sql: string) {
+            await client.query(sql);
+          },
+        });
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}

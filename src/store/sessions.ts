@@ -1,0 +1,182 @@
+import type { User } from '../core/users.js';
+import type { Database, Queryable } from './database.js';
+import { RowCache } from './row-cache.js';
+import { toUser, USER_COLUMNS, type UserRow } from './users.js';
+
+/** What every authenticated request needs to know about its session, with its user. */
+export interface SessionAuthState {
+  sessionId: string;
+  audience: string;
+  accessGeneration: number;
+  expiresAt: number;
+  revokedAt: number | null;
+  userAgent: string | null;
+  ip: string | null;
+  user: User;
+}
+
+export interface NewSession {
+  id: string;
+  userId: number;
+  audience: string;
+  createdAt: Date;
+  expiresAt: Date;
+  userAgent: string | null;
+  ip: string | null;
+}
+
+/** A refresh token row joined with its session and user, locked for rotation. */
+export interface LockedRefreshToken {
+  tokenHash: string;
+  sessionId: string;
+  audience: string;
+  expiresAt: number;
+  rotatedAt: number | null;
+  sessionExpiresAt: number;
+  sessionRevokedAt: number | null;
+  accessGeneration: number;
+  userAgent: string | null;
+  ip: string | null;
+  user: User;
+}
+
+interface AuthStateRow extends UserRow {
+  session_id: string;
+  audience: string;
+  access_generation: number;
+  expires_at: Date;
+  revoked_at: Date | null;
+  user_agent: string | null;
+  session_ip: string | null;
+}
+
+const AUTH_STATE_SQL = `SELECT s.id AS session_id, s.audience, s.access_generation, s.expires_at, s.revoked_at,
+    s.user_agent, s.ip AS session_ip, ${USER_COLUMNS}
+  FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1`;
+
+export class SessionStore {
+  /** Only for an exclusive (embedded) database; see RowCache. */
+  readonly #cache: RowCache<string, SessionAuthState> | undefined;
+
+  constructor(private readonly db: Database) {
+    this.#cache = db.exclusive ? new RowCache(50_000) : undefined;
+  }
+
+  async insert(s: NewSession, db: Queryable = this.db): Promise<void> {
+    await db.query(
+      `INSERT INTO sessions (id, user_id, audience, created_at, expires_at, user_agent, ip)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [s.id, s.userId, s.audience, s.createdAt, s.expiresAt, s.userAgent, s.ip],
+    );
+  }
+
+  /** The hot path of every authenticated request: one indexed join, cached when exact. */
+  authState(sessionId: string): Promise<SessionAuthState | undefined> {
+    const load = async () => {
+      const rows = await this.db.query<AuthStateRow>(AUTH_STATE_SQL, [sessionId]);
+      const r = rows[0];
+      return (
+        r && {
+          sessionId: r.session_id,
+          audience: r.audience,
+          accessGeneration: r.access_generation,
+          expiresAt: r.expires_at.getTime(),
+          revokedAt: r.revoked_at?.getTime() ?? null,
+          userAgent: r.user_agent,
+          ip: r.session_ip,
+          user: toUser(r),
+        }
+      );
+    };
+    return this.#cache ? this.#cache.get(sessionId, load) : load();
+  }
+
+  async revoke(sessionId: string, reason: string, at: Date, db: Queryable = this.db): Promise<boolean> {
+    const rows = await db.query(
+      'UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL RETURNING id',
+      [sessionId, at, reason],
+    );
+    this.forget(sessionId);
+    return rows.length > 0;
+  }
+
+  async revokeAllForUser(userId: number, reason: string, at: Date): Promise<number> {
+    const rows = await this.db.query(
+      'UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE user_id = $1 AND revoked_at IS NULL RETURNING id',
+      [userId, at, reason],
+    );
+    this.forgetUser(userId);
+    return rows.length;
+  }
+
+  /** Drops a cached session after a write to it (call after the write's transaction commits too). */
+  forget(sessionId: string): void {
+    this.#cache?.delete(sessionId);
+  }
+
+  /** Drops every cached session of a user after a write to the user. */
+  forgetUser(userId: number): void {
+    this.#cache?.deleteWhere((s) => s.user.id === userId);
+  }
+
+  // --- refresh tokens (always inside a transaction) ---
+
+  async insertRefreshToken(
+    tx: Queryable,
+    t: { tokenHash: string; sessionId: string; parentHash: string | null; createdAt: Date; expiresAt: Date },
+  ): Promise<void> {
+    await tx.query(
+      `INSERT INTO refresh_tokens (token_hash, session_id, parent_hash, created_at, expires_at)
+       VALUES ($1, $2, $3, $4, $5)`,
+      [t.tokenHash, t.sessionId, t.parentHash, t.createdAt, t.expiresAt],
+    );
+  }
+
+  /**
+   * Finds a refresh token and locks its session row, so that concurrent rotations of the
+   * same session (on any instance) run one after the other.
+   */
+  async lockRefreshToken(tx: Queryable, tokenHash: string): Promise<LockedRefreshToken | undefined> {
+    const rows = await tx.query<
+      AuthStateRow & { token_hash: string; token_expires_at: Date; rotated_at: Date | null }
+    >(
+      `SELECT rt.token_hash, rt.expires_at AS token_expires_at, rt.rotated_at,
+          s.id AS session_id, s.audience, s.access_generation, s.expires_at, s.revoked_at,
+          s.user_agent, s.ip AS session_ip, ${USER_COLUMNS}
+        FROM refresh_tokens rt
+        JOIN sessions s ON s.id = rt.session_id
+        JOIN users u ON u.id = s.user_id
+        WHERE rt.token_hash = $1
+        FOR UPDATE OF s`,
+      [tokenHash],
+    );
+    const r = rows[0];
+    return (
+      r && {
+        tokenHash: r.token_hash,
+        sessionId: r.session_id,
+        audience: r.audience,
+        expiresAt: r.token_expires_at.getTime(),
+        rotatedAt: r.rotated_at?.getTime() ?? null,
+        sessionExpiresAt: r.expires_at.getTime(),
+        sessionRevokedAt: r.revoked_at?.getTime() ?? null,
+        accessGeneration: r.access_generation,
+        userAgent: r.user_agent,
+        ip: r.session_ip,
+        user: toUser(r),
+      }
+    );
+  }
+
+  async markRefreshTokenRotated(tx: Queryable, tokenHash: string, at: Date): Promise<void> {
+    await tx.query('UPDATE refresh_tokens SET rotated_at = $2 WHERE token_hash = $1 AND rotated_at IS NULL', [tokenHash, at]);
+  }
+
+  async bumpAccessGeneration(tx: Queryable, sessionId: string): Promise<number> {
+    const rows = await tx.query<{ access_generation: number }>(
+      'UPDATE sessions SET access_generation = access_generation + 1 WHERE id = $1 RETURNING access_generation',
+      [sessionId],
+    );
+    return rows[0]!.access_generation;
+  }
+}

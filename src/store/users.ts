@@ -1,0 +1,101 @@
+import type { NewUser, Role, User, UserWithSecret } from '../core/users.js';
+import type { Database, Queryable } from './database.js';
+
+const SEED_LOCK = 7_246_003; // advisory lock: one instance seeds an empty database
+
+export const USER_COLUMNS = `u.id, u.username, u.email, u.first_name, u.last_name, u.gender, u.image, u.phone,
+  to_char(u.birth_date, 'YYYY-MM-DD') AS birth_date, u.role, u.active, u.created_at, u.updated_at`;
+
+export interface UserRow {
+  id: number;
+  username: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+  gender: string;
+  image: string;
+  phone: string | null;
+  birth_date: string | null;
+  role: Role;
+  active: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export function toUser(r: UserRow): User {
+  return {
+    id: r.id,
+    username: r.username,
+    email: r.email,
+    firstName: r.first_name,
+    lastName: r.last_name,
+    gender: r.gender,
+    image: r.image,
+    phone: r.phone,
+    birthDate: r.birth_date,
+    role: r.role,
+    active: r.active,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export class UserStore {
+  constructor(private readonly db: Database) {}
+
+  /** Finds a user by username, case-insensitively, with the password hash. */
+  async findByUsernameWithSecret(username: string): Promise<UserWithSecret | undefined> {
+    const rows = await this.db.query<UserRow & { password_hash: string }>(
+      `SELECT ${USER_COLUMNS}, u.password_hash FROM users u WHERE lower(u.username) = lower($1)`,
+      [username],
+    );
+    const row = rows[0];
+    return row && { ...toUser(row), passwordHash: row.password_hash };
+  }
+
+  async findById(id: number): Promise<User | undefined> {
+    const rows = await this.db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users u WHERE u.id = $1`, [id]);
+    return rows[0] && toUser(rows[0]);
+  }
+
+  async insert(user: NewUser, at: Date, db: Queryable = this.db): Promise<User> {
+    const rows = await db.query<UserRow>(
+      `INSERT INTO users AS u (username, email, password_hash, first_name, last_name, gender, image, phone, birth_date, role, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+       RETURNING ${USER_COLUMNS}`,
+      [
+        user.username,
+        user.email,
+        user.passwordHash,
+        user.firstName ?? '',
+        user.lastName ?? '',
+        user.gender ?? '',
+        user.image ?? '',
+        user.phone ?? null,
+        user.birthDate ?? null,
+        user.role ?? 'user',
+        at,
+      ],
+    );
+    return toUser(rows[0]!);
+  }
+
+  async updatePasswordHash(id: number, passwordHash: string, at: Date): Promise<void> {
+    await this.db.query('UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1', [id, passwordHash, at]);
+  }
+
+  /** Inserts `users` in order in one transaction, unless the table already has users. */
+  async insertIfEmpty(users: NewUser[], at: Date): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [SEED_LOCK]);
+      if ((await this.count(tx)) > 0) return false;
+      for (const u of users) await this.insert(u, at, tx);
+      return true;
+    });
+  }
+
+  async count(db: Queryable = this.db): Promise<number> {
+    const rows = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM users');
+    return rows[0]!.n;
+  }
+}
