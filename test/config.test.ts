@@ -1,0 +1,77 @@
+// Configuration: defaults, and a clear refusal of every bad value (also at process start).
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('loadConfig', () => {
+  it('defaults to the embedded database in ./data with demo users, on 127.0.0.1:3000', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      host: '127.0.0.1',
+      port: 3000,
+      publicUrl: 'http://127.0.0.1:3000',
+      database: { kind: 'pglite', dataDir: './data' },
+      seedDemo: true,
+      cookieSecure: true,
+      cookieSameSite: 'lax',
+      refreshReuseGraceS: 5,
+      validateResponses: true,
+      logLevel: 'info',
+    });
+    expect(c.rateLimits.enabled).toBe(true);
+    expect(c.rateLimits.loginPerIp).toEqual({ points: 10, durationS: 60 });
+  });
+
+  it('reads memory:// and postgres:// targets; no demo users on PostgreSQL unless asked', () => {
+    expect(loadConfig({ DATABASE_URL: 'memory://' }).database).toEqual({ kind: 'pglite-memory' });
+    const pg = loadConfig({ DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/gh' });
+    expect(pg.database).toEqual({ kind: 'postgres', url: 'postgres://u:p@127.0.0.1:5432/gh' });
+    expect(pg.seedDemo).toBe(false);
+    expect(loadConfig({ DATABASE_URL: 'postgres://x/y', SEED_DEMO: 'on' }).seedDemo).toBe(true);
+  });
+
+  it('turns response validation off in production, and rate limits off on request', () => {
+    expect(loadConfig({ NODE_ENV: 'production' }).validateResponses).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', VALIDATE_RESPONSES: 'true' }).validateResponses).toBe(true);
+    expect(loadConfig({ RATE_LIMITS: 'off' }).rateLimits.enabled).toBe(false);
+    expect(loadConfig({ CORS_ORIGINS: 'http://a.test, https://b.test:8443' }).corsOrigins).toEqual([
+      'http://a.test',
+      'https://b.test:8443',
+    ]);
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, /PORT: PORT must be a whole number from 0 to 65535 \(got "abc"\)/],
+    [{ PORT: '70000' }, /PORT must be a whole number/],
+    [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL must be unset/],
+    [{ SEED_DEMO: 'maybe' }, /SEED_DEMO must be one of/],
+    [{ COOKIE_SAMESITE: 'sometimes' }, /COOKIE_SAMESITE must be Lax, Strict or None/],
+    [{ COOKIE_SAMESITE: 'None', COOKIE_SECURE: 'false' }, /COOKIE_SAMESITE=None requires COOKIE_SECURE=true/],
+    [{ RATE_LIMITS: 'sometimes' }, /RATE_LIMITS must be on or off/],
+    [{ RATE_LIMIT_LOGIN_IP: 'ten' }, /RATE_LIMIT_LOGIN_IP must look like N\/S/],
+    [{ REFRESH_REUSE_GRACE_S: '-1' }, /REFRESH_REUSE_GRACE_S must be a whole number from 0 to 300/],
+    [{ ACCESS_TOKEN_TTL_S: '5' }, /ACCESS_TOKEN_TTL_S must be a whole number from 60/],
+    [{ CORS_ORIGINS: '*' }, /CORS_ORIGINS: each origin must be scheme:\/\/host/],
+    [{ CORS_ORIGINS: 'http://a.test/path' }, /CORS_ORIGINS/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
+    [{ PUBLIC_URL: 'ftp://x' }, /PUBLIC_URL must be an absolute http\(s\) URL/],
+  ])('refuses %o with a clear message', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('lists every bad variable at once', () => {
+    expect(() => loadConfig({ PORT: 'x', RATE_LIMITS: 'y' })).toThrow(/PORT[\s\S]*RATE_LIMITS|RATE_LIMITS[\s\S]*PORT/);
+  });
+
+  it('makes the server exit with status 2 and the message, before opening anything', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      env: { ...process.env, PORT: 'not-a-port', DATABASE_URL: 'memory://' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('Invalid configuration:');
+    expect(run.stderr).toContain('PORT must be a whole number from 0 to 65535 (got "not-a-port")');
+  });
+});

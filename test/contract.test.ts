@@ -1,0 +1,45 @@
+// The contract itself: every operation is documented the way the project promises, so the
+// docs page, the generated client and the Prism mock all have something real to show.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const doc: Json = JSON.parse(readFileSync(new URL('../generated/openapi.json', import.meta.url), 'utf8'));
+const pkg: Json = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
+const deref = (node: Json): Json => {
+  if (!node?.$ref) return node;
+  const path = (node.$ref as string).replace(/^#\//, '').split('/');
+  return deref(path.reduce((n: Json, key) => n[key], doc));
+};
+
+const operations = Object.entries(doc.paths as Json).flatMap(([path, item]) =>
+  Object.entries(item as Json)
+    .filter(([method]) => ['get', 'post', 'put', 'patch', 'delete'].includes(method))
+    .map(([method, op]) => ({ path, method, op: op as Json })),
+);
+
+describe('the OpenAPI document', () => {
+  it('is OpenAPI 3.1 and its version follows package.json', () => {
+    expect(doc.openapi).toBe('3.1.0');
+    expect(doc.info.version).toBe(pkg.version);
+  });
+
+  it.each(operations.map((o) => [`${o.method.toUpperCase()} ${o.path}`, o]))(
+    '%s has an id, a summary, a description, tags, security and a named example for every response',
+    (_name, { op }) => {
+      expect(op.operationId).toBeTruthy();
+      expect(op.summary).toBeTruthy();
+      expect(op.description?.length).toBeGreaterThan(40);
+      expect(op.tags?.length).toBeGreaterThan(0);
+      expect(Array.isArray(op.security)).toBe(true);
+      for (const [status, raw] of Object.entries(op.responses as Json)) {
+        const response = deref(raw as Json);
+        const media = response.content?.['application/json'];
+        expect(media, `${status} has a JSON body`).toBeTruthy();
+        expect(media.schema, `${status} has a schema`).toBeTruthy();
+        expect(Object.keys(media.examples ?? {}).length, `${status} has named examples`).toBeGreaterThan(0);
+      }
+    },
+  );
+});

@@ -1,0 +1,118 @@
+// Behaviour shared by every path: unknown paths and methods, CORS, security headers, and the
+// system endpoints (/healthz, /openapi.json, /.well-known/jwks.json).
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getHealth, getJwks, getOpenApiDocument } from '../generated/client/sdk.gen.js';
+import { zGetJwksResponse, zHealth } from '../generated/client/zod.gen.js';
+import { ALLOWED_ORIGIN, startTestServer, type TestServer } from './helpers/gatehouse.js';
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await startTestServer();
+});
+afterAll(() => t.close());
+
+describe('unknown paths and methods', () => {
+  it('answers 404 {message} under a dialect prefix and elsewhere', async () => {
+    for (const path of ['/auth/nope', '/nope', '/']) {
+      const response = await fetch(`${t.url}${path}`);
+      expect(response.status, path).toBe(404);
+      expect(await response.json()).toEqual({ message: 'Not found' });
+    }
+  });
+
+  it('answers 405 {message} with Allow for a wrong method', async () => {
+    const response = await fetch(`${t.url}/auth/login`, { method: 'GET' });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('POST');
+    expect(await response.json()).toEqual({ message: 'Method not allowed' });
+    const del = await fetch(`${t.url}/auth/me`, { method: 'DELETE' });
+    expect(del.status).toBe(405);
+    expect(del.headers.get('allow')).toBe('GET');
+  });
+});
+
+describe('CORS', () => {
+  it('answers a preflight from an allow-listed origin without a token, with credentials', async () => {
+    const response = await fetch(`${t.url}/auth/login`, {
+      method: 'OPTIONS',
+      headers: {
+        Origin: ALLOWED_ORIGIN,
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'content-type',
+      },
+    });
+    expect(response.status).toBe(204);
+    expect(response.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN);
+    expect(response.headers.get('access-control-allow-credentials')).toBe('true');
+    expect(response.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(response.headers.get('vary')).toContain('Origin');
+  });
+
+  it('gives an allow-listed origin its own origin back, never *', async () => {
+    const response = await fetch(`${t.url}/auth/me`, { headers: { Origin: ALLOWED_ORIGIN } });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN);
+    expect(response.headers.get('access-control-allow-credentials')).toBe('true');
+  });
+
+  it('gives any other origin no CORS headers at all', async () => {
+    const preflight = await fetch(`${t.url}/auth/login`, {
+      method: 'OPTIONS',
+      headers: { Origin: 'http://evil.example', 'Access-Control-Request-Method': 'POST' },
+    });
+    expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+    expect(preflight.headers.get('access-control-allow-credentials')).toBeNull();
+    expect(preflight.status).toBe(405);
+    const simple = await fetch(`${t.url}/auth/me`, { headers: { Origin: 'http://evil.example' } });
+    expect(simple.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('security headers', () => {
+  it('sends the usual hardening headers and no X-Powered-By', async () => {
+    const response = await fetch(`${t.url}/healthz`);
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    expect(response.headers.get('strict-transport-security')).toContain('max-age=');
+    expect(response.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(response.headers.get('x-powered-by')).toBeNull();
+    expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('system endpoints', () => {
+  it('GET /healthz answers 200 while the database works', async () => {
+    const { data, response } = await getHealth({ client: t.client });
+    expect(response.status).toBe(200);
+    expect(zHealth.parse(data)).toEqual({ status: 'ok' });
+  });
+
+  it('GET /healthz answers 503 when the database does not', async () => {
+    const broken = await startTestServer({ SEED_DEMO: 'false' });
+    await broken.gatehouse.services.db.close();
+    const { data, error, response } = await getHealth({ client: broken.client });
+    expect(response.status).toBe(503);
+    expect(data ?? error).toEqual({ status: 'unavailable' });
+    broken.gatehouse.server.close();
+  });
+
+  it('GET /openapi.json serves the bundled document the server validates against', async () => {
+    const { data, response } = await getOpenApiDocument({ client: t.client });
+    expect(response.status).toBe(200);
+    const file = JSON.parse(readFileSync(new URL('../generated/openapi.json', import.meta.url), 'utf8'));
+    expect(data).toEqual(file);
+    expect(Object.keys((data as { components: { examples: object } }).components.examples).length).toBeGreaterThan(0);
+  });
+
+  it('GET /.well-known/jwks.json publishes public keys only, with cache headers', async () => {
+    const { data, response } = await getJwks({ client: t.client });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toBe('public, max-age=300');
+    const jwks = zGetJwksResponse.parse(data);
+    expect(jwks.keys).toHaveLength(1);
+    expect(jwks.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
+    expect(Object.keys(jwks.keys[0]!).sort()).toEqual(['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y']);
+  });
+});
