@@ -103,7 +103,7 @@ describe('system endpoints', () => {
     expect(response.status).toBe(200);
     const file = JSON.parse(readFileSync(new URL('../generated/openapi.json', import.meta.url), 'utf8'));
     expect(data).toEqual(file);
-    expect(Object.keys((data as { components: { examples: object } }).components.examples).length).toBeGreaterThan(0);
+    expect(Object.keys((data as unknown as { components: { examples: object } }).components.examples).length).toBeGreaterThan(0);
   });
 
   it('GET /.well-known/jwks.json publishes public keys only, with cache headers', async () => {

@@ -20,7 +20,7 @@ export function refresh(s: Services): RequestHandler {
     const access = await issueAccessToken(s, issued, expiresInMins);
     setAuthCookies(res, s.config, {
       accessToken: access.token,
-      accessMaxAgeS: secondsUntil(s, access.expiresAt),
+      accessMaxAgeS: Math.round(expiresInMins * 60),
       refreshToken: issued.refreshToken,
       refreshMaxAgeS: secondsUntil(s, issued.refreshExpiresAt),
     });
