@@ -95,7 +95,7 @@ describe('system endpoints', () => {
     const { data, error, response } = await getHealth({ client: broken.client });
     expect(response.status).toBe(503);
     expect(data ?? error).toEqual({ status: 'unavailable' });
-    broken.gatehouse.server.close();
+    await broken.close();
   });
 
   it('GET /openapi.json serves the bundled document the server validates against', async () => {

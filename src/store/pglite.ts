@@ -27,6 +27,6 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
     // PGlite runs one statement at a time; its transaction() holds that lock throughout,
     // so transactions here are fully serialised.
     transaction: (fn) => db.transaction((tx) => fn(wrap(tx))),
-    close: () => db.close(),
+    close: () => (db.closed ? Promise.resolve() : db.close()),
   };
 }

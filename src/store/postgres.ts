@@ -44,6 +44,6 @@ export async function openPostgres(url: string): Promise<Database> {
         client.release();
       }
     },
-    close: () => pool.end(),
+    close: () => (pool.ended ? Promise.resolve() : pool.end()),
   };
 }

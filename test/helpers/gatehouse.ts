@@ -1,5 +1,7 @@
 // Starts a real Gatehouse on an ephemeral port with an in-memory database and a clock the
 // test can move, and gives a generated client pointed at it.
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { createClient, createConfig, type Client } from '../../generated/client/client/index.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Clock } from '../../src/core/clock.js';
@@ -26,12 +28,36 @@ export interface TestServer {
 
 export const ALLOWED_ORIGIN = 'http://app.example.test';
 
+/**
+ * With TEST_DATABASE_URL=postgres://… every test server gets a database of its own on that
+ * PostgreSQL server (created here, dropped on close); otherwise an in-memory PGlite.
+ */
+async function testDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const admin = process.env.TEST_DATABASE_URL;
+  if (!admin) return { url: 'memory://', drop: async () => undefined };
+  const name = `gatehouse_test_${randomBytes(6).toString('hex')}`;
+  const run = async (sql: string) => {
+    const c = new pg.Client({ connectionString: admin });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+  await run(`CREATE DATABASE ${name}`);
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const database = 'DATABASE_URL' in env ? { url: env.DATABASE_URL!, drop: async () => undefined } : await testDatabase();
   const config = loadConfig({
     NODE_ENV: 'test',
     HOST: '127.0.0.1',
     PORT: '0',
-    DATABASE_URL: 'memory://',
+    DATABASE_URL: database.url,
     SEED_DEMO: 'true',
     RATE_LIMITS: 'off',
     LOG_LEVEL: 'silent',
@@ -42,7 +68,11 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   const clock = new TestClock();
   const gatehouse = await startGatehouse(config, { clock });
   const client = createClient(createConfig({ baseUrl: gatehouse.url }));
-  return { url: gatehouse.url, client, clock, gatehouse, config, close: () => gatehouse.close() };
+  const close = async () => {
+    await gatehouse.close();
+    await database.drop();
+  };
+  return { url: gatehouse.url, client, clock, gatehouse, config, close };
 }
 
 /** Each Set-Cookie header of a response, parsed: name → {value, attributes (lower-case keys)}. */
