@@ -3,6 +3,7 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dummyjsonLogin, getJwks } from '../../generated/client/sdk.gen.js';
 import { zDummyjsonError, zDummyjsonLoginResponse } from '../../generated/client/zod.gen.js';
+import { EMILYS } from '../helpers/dummyjson.js';
 import { FORM, formBody, setCookies, startTestServer, type TestServer } from '../helpers/gatehouse.js';
 
 let t: TestServer;
@@ -21,15 +22,7 @@ describe('POST /auth/login', () => {
     expect(Object.keys(data!)).toEqual([
       'accessToken', 'refreshToken', 'id', 'username', 'email', 'firstName', 'lastName', 'gender', 'image',
     ]);
-    expect(zDummyjsonLoginResponse.parse(data)).toMatchObject({
-      id: 1,
-      username: 'emilys',
-      email: 'emily.johnson@x.dummyjson.com',
-      firstName: 'Emily',
-      lastName: 'Johnson',
-      gender: 'female',
-      image: 'https://dummyjson.com/icon/emilys/128',
-    });
+    expect(zDummyjsonLoginResponse.parse(data)).toMatchObject(EMILYS);
     expect(data!.refreshToken).toMatch(/^[A-Za-z0-9_-]{43}$/); // 256 bits, base64url
     expect(response.headers.get('cache-control')).toBe('no-store');
 

@@ -3,7 +3,7 @@ import { SignJWT, decodeJwt, generateKeyPair, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dummyjsonLogout, dummyjsonMe } from '../../generated/client/sdk.gen.js';
 import { zDummyjsonError, zDummyjsonUser } from '../../generated/client/zod.gen.js';
-import { bearer, loginAs } from '../helpers/dummyjson.js';
+import { bearer, EMILYS, loginAs } from '../helpers/dummyjson.js';
 import { setCookies, startTestServer, type TestServer } from '../helpers/gatehouse.js';
 
 let t: TestServer;
@@ -40,13 +40,7 @@ describe('GET /auth/me', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('cache-control')).toBe('no-store');
     expect(zDummyjsonUser.parse(data)).toEqual({
-      id: 1,
-      username: 'emilys',
-      email: 'emily.johnson@x.dummyjson.com',
-      firstName: 'Emily',
-      lastName: 'Johnson',
-      gender: 'female',
-      image: 'https://dummyjson.com/icon/emilys/128',
+      ...EMILYS,
       phone: '+81 965-431-3024',
       birthDate: '1996-05-30',
       role: 'admin',

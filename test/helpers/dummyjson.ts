@@ -10,3 +10,14 @@ export async function loginAs(client: Client, username = 'emilys', extra: { expi
 }
 
 export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+/** emilys' public profile as the login answer carries it (the seed's user id 1). */
+export const EMILYS = {
+  id: 1,
+  username: 'emilys',
+  email: 'emily.johnson@x.dummyjson.com',
+  firstName: 'Emily',
+  lastName: 'Johnson',
+  gender: 'female',
+  image: 'https://dummyjson.com/icon/emilys/128',
+} as const;
