@@ -5,6 +5,7 @@ import cors from 'cors';
 import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
+import { cocart } from './dialects/cocart/index.js';
 import { dummyjson } from './dialects/dummyjson/index.js';
 import { ownsPath, type Dialect } from './http/dialect.js';
 import { classify, describeIssues, type RequestFailure } from './http/http-errors.js';
@@ -14,7 +15,7 @@ import { hasBody } from './http/request-context.js';
 import type { Services } from './services.js';
 import { systemRouter } from './system/index.js';
 
-export const DIALECTS: readonly Dialect[] = [dummyjson];
+export const DIALECTS: readonly Dialect[] = [dummyjson, cocart];
 
 export function createApp(s: Services, logger: Logger): express.Express {
   const { config } = s;

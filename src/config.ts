@@ -36,6 +36,12 @@ export interface Config {
   refreshTokenTtlS: number;
   sessionMaxAgeS: number;
   clockToleranceS: number;
+  cocart: {
+    /** CoCart's access token lifetime (the original's default: 10 days). */
+    accessTokenTtlS: number;
+    /** Refuse a CoCart token used from another IP address than at login. */
+    bindIp: boolean;
+  };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   validateResponses: boolean;
   bodyLimitBytes: number;
@@ -111,6 +117,8 @@ const schema = z.object({
   REFRESH_TOKEN_TTL_S: int('REFRESH_TOKEN_TTL_S', 60, 31_536_000).default(2_592_000),
   SESSION_MAX_AGE_S: int('SESSION_MAX_AGE_S', 60, 31_536_000).default(2_592_000),
   CLOCK_TOLERANCE_S: int('CLOCK_TOLERANCE_S', 0, 300).default(30),
+  COCART_ACCESS_TOKEN_TTL_S: int('COCART_ACCESS_TOKEN_TTL_S', 60, 31_536_000).default(864_000),
+  COCART_BIND_IP: bool('COCART_BIND_IP').default(false),
   LOG_LEVEL: z
     .string()
     .trim()
@@ -188,6 +196,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     refreshTokenTtlS: e.REFRESH_TOKEN_TTL_S,
     sessionMaxAgeS: e.SESSION_MAX_AGE_S,
     clockToleranceS: e.CLOCK_TOLERANCE_S,
+    cocart: { accessTokenTtlS: e.COCART_ACCESS_TOKEN_TTL_S, bindIp: e.COCART_BIND_IP },
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
     validateResponses: e.VALIDATE_RESPONSES ?? !production,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,

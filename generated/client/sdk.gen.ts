@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { DummyjsonLoginData, DummyjsonLoginErrors, DummyjsonLoginResponses, DummyjsonLogoutData, DummyjsonLogoutErrors, DummyjsonLogoutResponses, DummyjsonMeData, DummyjsonMeErrors, DummyjsonMeResponses, DummyjsonRefreshData, DummyjsonRefreshErrors, DummyjsonRefreshResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetJwksData, GetJwksResponses, GetOpenApiDocumentData, GetOpenApiDocumentResponses } from './types.gen.js';
+import type { CocartLoginData, CocartLoginErrors, CocartLoginResponses, CocartLogoutData, CocartLogoutErrors, CocartLogoutResponses, CocartRefreshTokenData, CocartRefreshTokenErrors, CocartRefreshTokenResponses, CocartValidateTokenData, CocartValidateTokenErrors, CocartValidateTokenResponses, DummyjsonLoginData, DummyjsonLoginErrors, DummyjsonLoginResponses, DummyjsonLogoutData, DummyjsonLogoutErrors, DummyjsonLogoutResponses, DummyjsonMeData, DummyjsonMeErrors, DummyjsonMeResponses, DummyjsonRefreshData, DummyjsonRefreshErrors, DummyjsonRefreshResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetJwksData, GetJwksResponses, GetOpenApiDocumentData, GetOpenApiDocumentResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -111,6 +111,99 @@ export const dummyjsonLogout = <ThrowOnError extends boolean = false>(options?: 
         }],
     url: '/auth/logout',
     ...options
+});
+
+/**
+ * Log in and get a JWT and a refresh token
+ *
+ * Credentials come from `Authorization: Basic …` or, without that header, from a JSON or
+ * form body with `username` and `password`. `username` may be the login name, the email
+ * address or the phone number. The access token (`extras.jwt_token`) is bound to the
+ * User-Agent sent here: later calls must send the same one.
+ *
+ * Deliberate differences from CoCart:
+ * * Unknown user and wrong password get the same 401 `cocart_authentication_error`
+ * (the original tells them apart, which leaks which usernames exist).
+ * * Tokens are ES256 with Gatehouse's keys (not HS256 with a shared secret) and the
+ * secret is never in the payload; the claim layout (`iss`, `iat`, `nbf`, `exp`,
+ * `data.user.{id, username, ip, device, pat}`) is kept, plus `aud`, `sub`, `sid` and `jti`.
+ * * `role` is Gatehouse's role name capitalised (`Admin`, `Moderator`, `User`).
+ * * Rate limited per client IP and per account: 429 with `Retry-After`.
+ *
+ */
+export const cocartLogin = <ThrowOnError extends boolean = false>(options?: Options<CocartLoginData, ThrowOnError>) => (options?.client ?? client).post<CocartLoginResponses, CocartLoginErrors, ThrowOnError>({
+    security: [{ scheme: 'basic', type: 'http' }],
+    url: '/wp-json/cocart/v2/login',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options?.headers
+    }
+});
+
+/**
+ * Exchange a refresh token for a new token pair
+ *
+ * Takes `refresh_token` from a JSON or form body or from the query string, and answers a
+ * new access token and a new refresh token. The old access token and the old refresh
+ * token stop working at once. Any `Authorization` header is ignored, so a stale Bearer
+ * token sent along does not block the refresh.
+ *
+ * Deliberate differences from CoCart:
+ * * Replaying a used refresh token revokes the whole session (every token of that login).
+ * There is no concurrency grace window in this dialect: since each refresh also kills
+ * the previous access token, a second concurrent refresh could not leave the first
+ * caller working anyway.
+ * * The session has an absolute lifetime (`SESSION_MAX_AGE_S`); the original extends forever.
+ * * The refresh must come from the User-Agent (and IP, when bound) of the login.
+ * * The original rejects a stale Bearer header before this handler runs; Gatehouse does not.
+ *
+ */
+export const cocartRefreshToken = <ThrowOnError extends boolean = false>(options?: Options<CocartRefreshTokenData, ThrowOnError>) => (options?.client ?? client).post<CocartRefreshTokenResponses, CocartRefreshTokenErrors, ThrowOnError>({
+    url: '/wp-json/cocart/jwt/refresh-token',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options?.headers
+    }
+});
+
+/**
+ * Check that an access token is live
+ *
+ * Answers 200 while the Bearer token is valid: correctly signed, not expired, its session
+ * not revoked or rotated past, its user active, and sent with the User-Agent (and IP,
+ * when bound) of the login. Anything else is the 401 `cocart_authentication_error`.
+ *
+ * Deliberate differences from CoCart: 401 as the seed documents (the original code says
+ * 403); a token sent with no User-Agent is refused when it was bound to one (the original
+ * skips the check when the header is absent); a revoked token is refused at once.
+ *
+ */
+export const cocartValidateToken = <ThrowOnError extends boolean = false>(options?: Options<CocartValidateTokenData, ThrowOnError>) => (options?.client ?? client).post<CocartValidateTokenResponses, CocartValidateTokenErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/wp-json/cocart/jwt/validate-token',
+    ...options
+});
+
+/**
+ * Log out
+ *
+ * Revokes the session of the Bearer token: its access and refresh tokens stop working at
+ * once. With `all_sessions: true` every session of the user is revoked.
+ *
+ * Deliberate difference from CoCart: the original always ends all of the user's sessions;
+ * here that is an option, so logging out on one device does not log out the others.
+ *
+ */
+export const cocartLogout = <ThrowOnError extends boolean = false>(options?: Options<CocartLogoutData, ThrowOnError>) => (options?.client ?? client).post<CocartLogoutResponses, CocartLogoutErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/wp-json/cocart/v2/logout',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options?.headers
+    }
 });
 
 /**

@@ -95,6 +95,89 @@ export type DummyjsonLogoutResponse = {
     message: 'Logged out successfully';
 };
 
+/**
+ * Login credentials, unless they come in an `Authorization: Basic` header. `username` may
+ * be the login name, the email address or the phone number.
+ *
+ */
+export type CocartCredentials = {
+    username?: string;
+    password?: string;
+};
+
+export type CocartLoginResponse = {
+    /**
+     * The user id, as a string (as the original sends it).
+     */
+    user_id: string;
+    first_name: string;
+    last_name: string;
+    display_name: string;
+    /**
+     * Role names with a capital first letter, joined by ", ".
+     */
+    role: string;
+    /**
+     * Avatar image URL by size in pixels.
+     */
+    avatar_urls: {
+        [key: string]: string;
+    };
+    email: string;
+    extras: {
+        /**
+         * ES256 access token; CoCart's claim layout, bound to the login's User-Agent.
+         */
+        jwt_token: string;
+        /**
+         * Single-use refresh token, 128 hex characters.
+         */
+        jwt_refresh: string;
+    };
+    dev_note: string;
+};
+
+/**
+ * Every CoCart error, validation and rate limits included (the WordPress REST error shape).
+ */
+export type CocartError = {
+    code: string;
+    message: string;
+    data: {
+        /**
+         * The HTTP status, repeated.
+         */
+        status: number;
+    };
+};
+
+export type CocartRefreshRequest = {
+    /**
+     * The refresh token; may also come in the query string.
+     */
+    refresh_token?: string;
+};
+
+export type CocartTokenPair = {
+    token: string;
+    refresh_token: string;
+};
+
+export type CocartMessage = {
+    message: string;
+};
+
+export type CocartLogoutRequest = {
+    /**
+     * Also revoke every other session of the user (the original's only behaviour).
+     */
+    all_sessions?: boolean;
+};
+
+export type CocartLogoutForm = {
+    all_sessions?: 'true' | 'false' | '1' | '0';
+};
+
 export type Health = {
     /**
      * `ok` while the server and its database answer.
@@ -257,6 +340,159 @@ export type DummyjsonLogoutResponses = {
 };
 
 export type DummyjsonLogoutResponse2 = DummyjsonLogoutResponses[keyof DummyjsonLogoutResponses];
+
+export type CocartLoginData = {
+    body?: CocartCredentials;
+    path?: never;
+    query?: never;
+    url: '/wp-json/cocart/v2/login';
+};
+
+export type CocartLoginErrors = {
+    /**
+     * No credentials at all, a body that is not valid JSON, or a parameter of the wrong type or size.
+     */
+    400: CocartError;
+    /**
+     * Unknown user, wrong password, inactive user, or a malformed Basic header — one answer for all.
+     */
+    401: CocartError;
+    /**
+     * The body is larger than the server accepts.
+     */
+    413: CocartError;
+    /**
+     * The body is neither `application/json` nor `application/x-www-form-urlencoded`.
+     */
+    415: CocartError;
+    /**
+     * Too many attempts from this IP address or for this account.
+     */
+    429: CocartError;
+};
+
+export type CocartLoginError = CocartLoginErrors[keyof CocartLoginErrors];
+
+export type CocartLoginResponses = {
+    /**
+     * Logged in.
+     */
+    200: CocartLoginResponse;
+};
+
+export type CocartLoginResponse2 = CocartLoginResponses[keyof CocartLoginResponses];
+
+export type CocartRefreshTokenData = {
+    body?: CocartRefreshRequest;
+    path?: never;
+    query?: {
+        /**
+         * Used when the body carries no `refresh_token`.
+         */
+        refresh_token?: string;
+    };
+    url: '/wp-json/cocart/jwt/refresh-token';
+};
+
+export type CocartRefreshTokenErrors = {
+    /**
+     * The body is not valid JSON, or a parameter has the wrong type or size.
+     */
+    400: CocartError;
+    /**
+     * The refresh token is missing, unknown, replayed, revoked, expired, or used from another device (the original's status).
+     */
+    403: CocartError;
+    /**
+     * The body is larger than the server accepts.
+     */
+    413: CocartError;
+    /**
+     * The body is neither `application/json` nor `application/x-www-form-urlencoded`.
+     */
+    415: CocartError;
+    /**
+     * Too many attempts from this IP address or for this account.
+     */
+    429: CocartError;
+};
+
+export type CocartRefreshTokenError = CocartRefreshTokenErrors[keyof CocartRefreshTokenErrors];
+
+export type CocartRefreshTokenResponses = {
+    /**
+     * A new pair; the previous access and refresh tokens are dead.
+     */
+    200: CocartTokenPair;
+};
+
+export type CocartRefreshTokenResponse = CocartRefreshTokenResponses[keyof CocartRefreshTokenResponses];
+
+export type CocartValidateTokenData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/wp-json/cocart/jwt/validate-token';
+};
+
+export type CocartValidateTokenErrors = {
+    /**
+     * The token is missing, malformed, wrongly signed, expired, revoked, of another dialect,
+     * or sent with another User-Agent (or IP, when bound) than at login.
+     *
+     */
+    401: CocartError;
+};
+
+export type CocartValidateTokenError = CocartValidateTokenErrors[keyof CocartValidateTokenErrors];
+
+export type CocartValidateTokenResponses = {
+    /**
+     * The token is live.
+     */
+    200: CocartMessage;
+};
+
+export type CocartValidateTokenResponse = CocartValidateTokenResponses[keyof CocartValidateTokenResponses];
+
+export type CocartLogoutData = {
+    body?: CocartLogoutRequest;
+    path?: never;
+    query?: never;
+    url: '/wp-json/cocart/v2/logout';
+};
+
+export type CocartLogoutErrors = {
+    /**
+     * The body is not valid JSON, or a parameter has the wrong type or size.
+     */
+    400: CocartError;
+    /**
+     * The token is missing, malformed, wrongly signed, expired, revoked, of another dialect,
+     * or sent with another User-Agent (or IP, when bound) than at login.
+     *
+     */
+    401: CocartError;
+    /**
+     * The body is larger than the server accepts.
+     */
+    413: CocartError;
+    /**
+     * The body is neither `application/json` nor `application/x-www-form-urlencoded`.
+     */
+    415: CocartError;
+};
+
+export type CocartLogoutError = CocartLogoutErrors[keyof CocartLogoutErrors];
+
+export type CocartLogoutResponses = {
+    /**
+     * Logged out.
+     */
+    200: CocartMessage;
+};
+
+export type CocartLogoutResponse = CocartLogoutResponses[keyof CocartLogoutResponses];
 
 export type GetHealthData = {
     body?: never;

@@ -85,6 +85,68 @@ export const zDummyjsonLogoutResponse = z.object({
     message: z.literal('Logged out successfully')
 });
 
+/**
+ * Login credentials, unless they come in an `Authorization: Basic` header. `username` may
+ * be the login name, the email address or the phone number.
+ *
+ */
+export const zCocartCredentials = z.object({
+    username: z.string().max(320).optional(),
+    password: z.string().max(1024).optional()
+});
+
+export const zCocartLoginResponse = z.object({
+    user_id: z.string(),
+    first_name: z.string(),
+    last_name: z.string(),
+    display_name: z.string(),
+    role: z.string(),
+    avatar_urls: z.record(z.string(), z.url()),
+    email: z.email(),
+    extras: z.object({
+        jwt_token: z.string(),
+        jwt_refresh: z.string().regex(/^[0-9a-f]{128}$/)
+    }),
+    dev_note: z.string()
+});
+
+/**
+ * Every CoCart error, validation and rate limits included (the WordPress REST error shape).
+ */
+export const zCocartError = z.object({
+    code: z.string(),
+    message: z.string(),
+    data: z.object({
+        status: z.int()
+    })
+});
+
+export const zCocartRefreshRequest = z.object({
+    refresh_token: z.string().max(256).optional()
+});
+
+export const zCocartTokenPair = z.object({
+    token: z.string(),
+    refresh_token: z.string().regex(/^[0-9a-f]{128}$/)
+});
+
+export const zCocartMessage = z.object({
+    message: z.string()
+});
+
+export const zCocartLogoutRequest = z.object({
+    all_sessions: z.boolean().optional().default(false)
+});
+
+export const zCocartLogoutForm = z.object({
+    all_sessions: z.enum([
+        'true',
+        'false',
+        '1',
+        '0'
+    ]).optional()
+});
+
 export const zHealth = z.object({
     status: z.enum(['ok', 'unavailable'])
 });
@@ -129,6 +191,36 @@ export const zDummyjsonRefreshResponse = zDummyjsonTokenPair;
  * The session is revoked and the cookies are cleared.
  */
 export const zDummyjsonLogoutResponse2 = zDummyjsonLogoutResponse;
+
+export const zCocartLoginBody = zCocartCredentials;
+
+/**
+ * Logged in.
+ */
+export const zCocartLoginResponse2 = zCocartLoginResponse;
+
+export const zCocartRefreshTokenBody = zCocartRefreshRequest;
+
+export const zCocartRefreshTokenQuery = z.object({
+    refresh_token: z.string().max(256).optional()
+});
+
+/**
+ * A new pair; the previous access and refresh tokens are dead.
+ */
+export const zCocartRefreshTokenResponse = zCocartTokenPair;
+
+/**
+ * The token is live.
+ */
+export const zCocartValidateTokenResponse = zCocartMessage;
+
+export const zCocartLogoutBody = zCocartLogoutRequest;
+
+/**
+ * Logged out.
+ */
+export const zCocartLogoutResponse = zCocartMessage;
 
 /**
  * The server and its database work.

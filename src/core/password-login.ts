@@ -7,10 +7,10 @@ import { ErrorCode, GatehouseError } from './errors.js';
 import type { PasswordHasher } from './passwords.js';
 import type { RateLimits } from './rate-limits.js';
 import type { ClientInfo } from './sessions.js';
-import { normalizeLogin, type User, type UserWithSecret } from './users.js';
+import { normalizeLogin, USERNAME_ONLY, type LoginIdentifiers, type User, type UserWithSecret } from './users.js';
 
 export interface UserLookup {
-  findByUsernameWithSecret(login: string): Promise<UserWithSecret | undefined>;
+  findByLoginWithSecret(login: string, by: LoginIdentifiers): Promise<UserWithSecret | undefined>;
   updatePasswordHash(id: number, passwordHash: string, at: Date): Promise<void>;
 }
 
@@ -23,11 +23,11 @@ export class PasswordLogin {
   ) {}
 
   /** Returns the user, or throws InvalidCredentials or RateLimitedError. */
-  async check(login: string, password: string, client: ClientInfo): Promise<User> {
+  async check(login: string, password: string, client: ClientInfo, by: LoginIdentifiers = USERNAME_ONLY): Promise<User> {
     const account = normalizeLogin(login);
     await this.limits.consume('login:ip', client.ip ?? 'unknown');
     await this.limits.consume('login:account', account);
-    const found = await this.users.findByUsernameWithSecret(account);
+    const found = await this.users.findByLoginWithSecret(account, by);
     const ok = await this.passwords.verify(found?.passwordHash, password);
     if (!ok || !found || !found.active) throw new GatehouseError(ErrorCode.InvalidCredentials);
     await this.limits.refund('login:account', account);

@@ -22,6 +22,18 @@ export interface SessionPolicy {
   refreshTokenFormat: RefreshTokenFormat;
   /** Whether a refresh also kills the session's older access tokens at once. */
   revokeAccessOnRefresh: boolean;
+  /**
+   * Whether a rotated refresh token presented again within REFRESH_REUSE_GRACE_S counts as a
+   * concurrent refresh (browser tabs sharing a cookie) rather than a replay.
+   */
+  concurrentRefreshGrace: boolean;
+  /**
+   * Tie the session to the User-Agent sent at login: every later use must send exactly the
+   * same one (no User-Agent at login means none later).
+   */
+  bindUserAgent: boolean;
+  /** Tie the session to the client IP address seen at login. */
+  bindIp: boolean;
 }
 
 export interface ClientInfo {
@@ -43,6 +55,19 @@ export interface IssuedRefresh {
   user: User;
 }
 
+/** An empty User-Agent header is the same as none. */
+function normalizeClient(client: ClientInfo): ClientInfo {
+  return { ip: client.ip, userAgent: client.userAgent === '' ? null : client.userAgent };
+}
+
+/** Whether the request comes from the device and address the session is bound to, if it is bound. */
+function boundTo(session: { userAgent: string | null; ip: string | null }, policy: SessionPolicy, client: ClientInfo): boolean {
+  const c = normalizeClient(client);
+  if (policy.bindUserAgent && session.userAgent !== c.userAgent) return false;
+  if (policy.bindIp && session.ip !== c.ip) return false;
+  return true;
+}
+
 export type RevokeReason = 'logout' | 'refresh_token_reuse' | 'password_change' | 'admin';
 
 export class Sessions {
@@ -57,6 +82,7 @@ export class Sessions {
 
   /** Starts a session for `user` and issues its first refresh token. */
   async start(user: User, policy: SessionPolicy, client: ClientInfo): Promise<IssuedRefresh> {
+    client = normalizeClient(client);
     const now = this.clock.now();
     const sessionId = newId();
     const sessionExpiresAt = now + this.settings.sessionMaxAgeS * 1000;
@@ -90,18 +116,19 @@ export class Sessions {
    * Exchanges a refresh token for a new one. Throws RefreshTokenInvalid (unknown, foreign,
    * revoked, replayed, inactive user) or RefreshTokenExpired.
    */
-  async rotate(refreshToken: string, policy: SessionPolicy): Promise<IssuedRefresh> {
+  async rotate(refreshToken: string, policy: SessionPolicy, client: ClientInfo): Promise<IssuedRefresh> {
     const tokenHash = sha256Hex(refreshToken);
     const next = newRefreshToken(policy.refreshTokenFormat);
     const outcome = await this.db.transaction(async (tx) => {
       const now = this.clock.now();
       const found = await this.store.lockRefreshToken(tx, tokenHash);
-      const refusal = this.refusal(found, policy, now);
+      const refusal = this.refusal(found, policy, client, now);
       if (refusal) return refusal;
       const t = found!;
       await this.limits.consume('refresh:account', String(t.user.id));
       if (t.rotatedAt !== null) {
-        const withinGrace = now - t.rotatedAt <= this.settings.refreshReuseGraceS * 1000;
+        const withinGrace =
+          policy.concurrentRefreshGrace && now - t.rotatedAt <= this.settings.refreshReuseGraceS * 1000;
         if (!withinGrace) {
           await this.store.revoke(t.sessionId, 'refresh_token_reuse', new Date(now), tx);
           return { kind: 'replayed' as const, sessionId: t.sessionId };
@@ -135,9 +162,11 @@ export class Sessions {
   private refusal(
     t: LockedRefreshToken | undefined,
     policy: SessionPolicy,
+    client: ClientInfo,
     now: number,
   ): { kind: 'invalid' } | { kind: 'expired' } | undefined {
     if (!t || t.audience !== policy.audience || t.sessionRevokedAt !== null || !t.user.active) return { kind: 'invalid' };
+    if (!boundTo(t, policy, client)) return { kind: 'invalid' };
     if (t.expiresAt <= now || t.sessionExpiresAt <= now) return { kind: 'expired' };
     return undefined;
   }
@@ -146,8 +175,13 @@ export class Sessions {
    * Verifies an access token and checks, in the store, that its session is live, its user
    * active and its generation current. Throws TokenMissing, TokenInvalid or TokenExpired.
    */
-  async authenticate(token: string | undefined, audience: string): Promise<{ claims: AccessTokenClaims; session: SessionAuthState }> {
+  async authenticate(
+    token: string | undefined,
+    policy: SessionPolicy,
+    client: ClientInfo,
+  ): Promise<{ claims: AccessTokenClaims; session: SessionAuthState }> {
     if (!token) throw new GatehouseError(ErrorCode.TokenMissing);
+    const { audience } = policy;
     const claims = await this.tokens.verify(token, audience);
     const session = await this.store.authState(claims.sid);
     const now = this.clock.now();
@@ -158,7 +192,8 @@ export class Sessions {
       session.audience !== audience ||
       !session.user.active ||
       String(session.user.id) !== claims.sub ||
-      session.accessGeneration !== claims.gen
+      session.accessGeneration !== claims.gen ||
+      !boundTo(session, policy, client)
     ) {
       throw new GatehouseError(ErrorCode.TokenInvalid, 'session not live');
     }

@@ -42,3 +42,11 @@ export interface NewUser {
 export function normalizeLogin(login: string): string {
   return login.trim().toLowerCase();
 }
+
+/** Which identifiers a dialect accepts as the login string besides the username. */
+export interface LoginIdentifiers {
+  email: boolean;
+  phone: boolean;
+}
+
+export const USERNAME_ONLY: LoginIdentifiers = { email: false, phone: false };

@@ -1,4 +1,4 @@
-import type { NewUser, Role, User, UserWithSecret } from '../core/users.js';
+import type { LoginIdentifiers, NewUser, Role, User, UserWithSecret } from '../core/users.js';
 import type { Database, Queryable } from './database.js';
 
 const SEED_LOCK = 7_246_003; // advisory lock: one instance seeds an empty database
@@ -43,11 +43,21 @@ export function toUser(r: UserRow): User {
 export class UserStore {
   constructor(private readonly db: Database) {}
 
-  /** Finds a user by username, case-insensitively, with the password hash. */
-  async findByUsernameWithSecret(username: string): Promise<UserWithSecret | undefined> {
+  /**
+   * Finds a user with the password hash by login name (case-insensitive) or, when asked, by
+   * email (case-insensitive) or phone (digits only). A username match wins over an email
+   * match, which wins over a phone match, so one login string never means two users.
+   */
+  async findByLoginWithSecret(login: string, by: LoginIdentifiers): Promise<UserWithSecret | undefined> {
+    const digits = by.phone ? login.replace(/[^0-9]/g, '') : '';
     const rows = await this.db.query<UserRow & { password_hash: string }>(
-      `SELECT ${USER_COLUMNS}, u.password_hash FROM users u WHERE lower(u.username) = lower($1)`,
-      [username],
+      `SELECT ${USER_COLUMNS}, u.password_hash FROM users u
+        WHERE lower(u.username) = lower($1)
+           OR ($2 AND lower(u.email) = lower($1))
+           OR ($3 <> '' AND u.phone_digits = $3)
+        ORDER BY (lower(u.username) = lower($1)) DESC, (lower(u.email) = lower($1)) DESC
+        LIMIT 1`,
+      [login, by.email, digits.length >= 6 ? digits : ''],
     );
     const row = rows[0];
     return row && { ...toUser(row), passwordHash: row.password_hash };

@@ -1,14 +1,15 @@
 import type { RequestHandler } from 'express';
 import type { DummyjsonLogoutResponse } from '../../../generated/client/types.gen.js';
+import { clientInfo } from '../../http/request-context.js';
 import type { Services } from '../../services.js';
 import { clearAuthCookies } from './cookies.js';
 import { accessTokenOf } from './me.js';
-import { DUMMYJSON_AUDIENCE } from './policy.js';
+import { dummyjsonPolicy } from './policy.js';
 
 /** POST /auth/logout — revokes the whole session: its access and refresh tokens die at once. */
 export function logout(s: Services): RequestHandler {
   return async (req, res) => {
-    const { session } = await s.sessions.authenticate(accessTokenOf(req), DUMMYJSON_AUDIENCE);
+    const { session } = await s.sessions.authenticate(accessTokenOf(req), dummyjsonPolicy, clientInfo(req));
     await s.sessions.revoke(session.sessionId, 'logout');
     clearAuthCookies(res, s.config);
     const answer: DummyjsonLogoutResponse = { message: 'Logged out successfully' };

@@ -1,9 +1,9 @@
 import type { Request, RequestHandler } from 'express';
 import type { DummyjsonUser } from '../../../generated/client/types.gen.js';
 import type { User } from '../../core/users.js';
-import { bearerToken } from '../../http/request-context.js';
+import { bearerToken, clientInfo } from '../../http/request-context.js';
 import type { Services } from '../../services.js';
-import { DUMMYJSON_AUDIENCE } from './policy.js';
+import { dummyjsonPolicy } from './policy.js';
 
 /** The access token: the Authorization header wins, else the accessToken cookie. */
 export function accessTokenOf(req: Request): string | undefined {
@@ -28,7 +28,7 @@ export function profile(u: User): DummyjsonUser {
 /** GET /auth/me */
 export function me(s: Services): RequestHandler {
   return async (req, res) => {
-    const { session } = await s.sessions.authenticate(accessTokenOf(req), DUMMYJSON_AUDIENCE);
+    const { session } = await s.sessions.authenticate(accessTokenOf(req), dummyjsonPolicy, clientInfo(req));
     res.json(profile(session.user));
   };
 }

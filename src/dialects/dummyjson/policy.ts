@@ -9,4 +9,8 @@ export const dummyjsonPolicy: SessionPolicy = {
   // Like OAuth 2 and unlike CoCart: older access tokens stay valid until their short expiry,
   // so one tab's refresh does not sign out another tab that still holds the old access token.
   revokeAccessOnRefresh: false,
+  // Tabs of one browser share the refresh cookie and may refresh at the same moment.
+  concurrentRefreshGrace: true,
+  bindUserAgent: false,
+  bindIp: false,
 };

@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { DummyjsonRefreshForm, DummyjsonRefreshRequest, DummyjsonTokenPair } from '../../../generated/client/types.gen.js';
-import { clientInfo, } from '../../http/request-context.js';
+import { clientInfo } from '../../http/request-context.js';
 import { DialectError } from '../../http/http-errors.js';
 import type { Services } from '../../services.js';
 import { setAuthCookies } from './cookies.js';
@@ -15,8 +15,9 @@ export function refresh(s: Services): RequestHandler {
     const expiresInMins = parseExpiresInMins(body.expiresInMins);
     const token = body.refreshToken || (req.cookies as Record<string, string> | undefined)?.refreshToken;
     if (!token) throw new DialectError(401, MESSAGES.refreshTokenRequired);
-    await s.limits.consume('refresh:ip', clientInfo(req).ip ?? 'unknown');
-    const issued = await s.sessions.rotate(token, dummyjsonPolicy);
+    const client = clientInfo(req);
+    await s.limits.consume('refresh:ip', client.ip ?? 'unknown');
+    const issued = await s.sessions.rotate(token, dummyjsonPolicy, client);
     const access = await issueAccessToken(s, issued, expiresInMins);
     setAuthCookies(res, s.config, {
       accessToken: access.token,

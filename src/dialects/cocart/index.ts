@@ -1,0 +1,22 @@
+// The CoCart JWT dialect: login, refresh-token, validate-token, logout under /wp-json/cocart.
+import { Router } from 'express';
+import type { Dialect } from '../../http/dialect.js';
+import type { Services } from '../../services.js';
+import { renderError } from './errors.js';
+import { login } from './login.js';
+import { logout } from './logout.js';
+import { refreshToken } from './refresh-token.js';
+import { validateToken } from './validate-token.js';
+
+export const cocart: Dialect = {
+  name: 'cocart',
+  prefixes: ['/wp-json/cocart'],
+  router(s: Services) {
+    return Router()
+      .post('/wp-json/cocart/v2/login', login(s))
+      .post('/wp-json/cocart/jwt/refresh-token', refreshToken(s))
+      .post('/wp-json/cocart/jwt/validate-token', validateToken(s))
+      .post('/wp-json/cocart/v2/logout', logout(s));
+  },
+  renderError,
+};

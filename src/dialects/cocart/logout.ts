@@ -1,0 +1,18 @@
+import type { RequestHandler } from 'express';
+import type { CocartLogoutForm, CocartLogoutRequest, CocartMessage } from '../../../generated/client/types.gen.js';
+import { bearerToken, clientInfo } from '../../http/request-context.js';
+import type { Services } from '../../services.js';
+import { cocartPolicy } from './policy.js';
+
+/** POST /wp-json/cocart/v2/logout — this session, or with all_sessions every session of the user. */
+export function logout(s: Services): RequestHandler {
+  const policy = cocartPolicy(s.config);
+  return async (req, res) => {
+    const { session } = await s.sessions.authenticate(bearerToken(req), policy, clientInfo(req));
+    const all = ((req.body ?? {}) as CocartLogoutRequest | CocartLogoutForm).all_sessions;
+    if (all === true || all === 'true' || all === '1') await s.sessions.revokeAllForUser(session.user.id, 'logout');
+    else await s.sessions.revoke(session.sessionId, 'logout');
+    const answer: CocartMessage = { message: 'You are now logged out.' };
+    res.json(answer);
+  };
+}

@@ -1,0 +1,28 @@
+// CoCart's access token layout: iss, iat, nbf, exp and data.user {id, username, ip, device, pat},
+// plus the standard claims every Gatehouse token has. `pat` is the session id; `device` the
+// User-Agent the token is bound to. Unlike the original, no secret is ever in the payload.
+import type { ClientInfo, IssuedRefresh } from '../../core/sessions.js';
+import type { Services } from '../../services.js';
+import { COCART_AUDIENCE } from './policy.js';
+
+export async function issueAccessToken(s: Services, issued: IssuedRefresh, client: ClientInfo) {
+  const u = issued.user;
+  return s.tokens.sign({
+    audience: COCART_AUDIENCE,
+    subject: String(u.id),
+    sessionId: issued.sessionId,
+    generation: issued.accessGeneration,
+    ttlS: s.config.cocart.accessTokenTtlS,
+    claims: {
+      data: {
+        user: {
+          id: u.id,
+          username: u.username,
+          ip: client.ip ?? '',
+          device: client.userAgent ?? '',
+          pat: issued.sessionId,
+        },
+      },
+    },
+  });
+}
