@@ -58,6 +58,23 @@ export class AccessTokens {
     return { token, expiresAt: exp * 1000, claims };
   }
 
+  /** Signs an access token for a session just started or rotated by Sessions. */
+  signForSession(
+    issued: { sessionId: string; accessGeneration: number; user: { id: number } },
+    audience: string,
+    ttlS: number,
+    claims: Record<string, unknown>,
+  ) {
+    return this.sign({
+      audience,
+      subject: String(issued.user.id),
+      sessionId: issued.sessionId,
+      generation: issued.accessGeneration,
+      ttlS,
+      claims,
+    });
+  }
+
   /** Verifies signature and claims; throws GatehouseError TokenInvalid or TokenExpired. */
   async verify(token: string, audience: string): Promise<AccessTokenClaims> {
     if (token.length > MAX_TOKEN_LENGTH) throw new GatehouseError(ErrorCode.TokenInvalid, 'token too long');

@@ -7,22 +7,9 @@ import { COCART_AUDIENCE } from './policy.js';
 
 export async function issueAccessToken(s: Services, issued: IssuedRefresh, client: ClientInfo) {
   const u = issued.user;
-  return s.tokens.sign({
-    audience: COCART_AUDIENCE,
-    subject: String(u.id),
-    sessionId: issued.sessionId,
-    generation: issued.accessGeneration,
-    ttlS: s.config.cocart.accessTokenTtlS,
-    claims: {
-      data: {
-        user: {
-          id: u.id,
-          username: u.username,
-          ip: client.ip ?? '',
-          device: client.userAgent ?? '',
-          pat: issued.sessionId,
-        },
-      },
+  return s.tokens.signForSession(issued, COCART_AUDIENCE, s.config.cocart.accessTokenTtlS, {
+    data: {
+      user: { id: u.id, username: u.username, ip: client.ip ?? '', device: client.userAgent ?? '', pat: issued.sessionId },
     },
   });
 }

@@ -21,21 +21,14 @@ export function parseExpiresInMins(raw: unknown): number {
 
 export async function issueAccessToken(s: Services, issued: IssuedRefresh, expiresInMins: number) {
   const u = issued.user;
-  return s.tokens.sign({
-    audience: DUMMYJSON_AUDIENCE,
-    subject: String(u.id),
-    sessionId: issued.sessionId,
-    generation: issued.accessGeneration,
-    ttlS: expiresInMins * 60,
-    claims: {
-      id: u.id,
-      username: u.username,
-      email: u.email,
-      firstName: u.firstName,
-      lastName: u.lastName,
-      gender: u.gender,
-      image: u.image,
-    },
+  return s.tokens.signForSession(issued, DUMMYJSON_AUDIENCE, expiresInMins * 60, {
+    id: u.id,
+    username: u.username,
+    email: u.email,
+    firstName: u.firstName,
+    lastName: u.lastName,
+    gender: u.gender,
+    image: u.image,
   });
 }
 
