@@ -9,7 +9,7 @@ import { cocart } from './dialects/cocart/index.js';
 import { dummyjson } from './dialects/dummyjson/index.js';
 import { ownsPath, type Dialect } from './http/dialect.js';
 import { classify, describeIssues, type RequestFailure } from './http/http-errors.js';
-import { requestLogger } from './http/logging.js';
+import { requestId, requestLogger } from './http/logging.js';
 import { openApiValidator } from './http/openapi.js';
 import { hasBody } from './http/request-context.js';
 import type { Services } from './services.js';
@@ -52,7 +52,7 @@ export function createApp(s: Services, logger: Logger): express.Express {
   const onError: ErrorRequestHandler = (err, req, res, next) => {
     if (res.headersSent) return next(err);
     const failure = classify(err, hasBody(req));
-    if (failure.kind === 'internal') req.log.error({ err }, 'request failed');
+    if (failure.kind === 'internal') logger.error({ reqId: requestId(res), err }, 'unhandled error');
     const dialect = DIALECTS.find((d) => d.prefixes.some((p) => ownsPath(p, req.path)));
     if (dialect) dialect.renderError(failure, req, res, s);
     else renderPlain(failure, req, res);

@@ -80,6 +80,12 @@ export class KeyRing {
     return key.publicKey;
   }
 
+  /** Whether `kid` is in the ring and not retired: a cached verification stays valid only then. */
+  canVerify(kid: string): boolean {
+    const key = this.#keys.get(kid);
+    return key !== undefined && (key.retireAfter === null || key.retireAfter > this.clock.now());
+  }
+
   /** The public JWKS: every key that may still verify a live token. */
   jwks(): { keys: JWK[] } {
     const now = this.clock.now();

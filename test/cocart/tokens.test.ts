@@ -91,8 +91,9 @@ describe('POST /wp-json/cocart/jwt/validate-token', () => {
     await expectRefused(extras.jwt_token);
   });
 
-  it('is refused by the DummyJSON routes', async () => {
+  it('is refused by the DummyJSON routes, even right after CoCart verified it', async () => {
     const { extras } = await cocartLoginAs(t.client);
+    expect((await validate(extras.jwt_token)).response.status).toBe(200);
     const me = await dummyjsonMe({ client: t.client, headers: bearer(extras.jwt_token) });
     expect(me.response.status).toBe(401);
     expect(me.error).toEqual({ message: 'Invalid/Expired Token!' });

@@ -1,7 +1,7 @@
 // GET /auth/me — token from header or cookie, every 401, and what is never in the profile.
 import { SignJWT, decodeJwt, generateKeyPair, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dummyjsonLogout, dummyjsonMe } from '../../generated/client/sdk.gen.js';
+import { cocartValidateToken, dummyjsonLogout, dummyjsonMe } from '../../generated/client/sdk.gen.js';
 import { zDummyjsonError, zDummyjsonUser } from '../../generated/client/zod.gen.js';
 import { bearer, EMILYS, loginAs } from '../helpers/dummyjson.js';
 import { setCookies, startTestServer, type TestServer } from '../helpers/gatehouse.js';
@@ -119,6 +119,14 @@ describe('GET /auth/me', () => {
     expect((await me(bearer(accessToken))).response.status).toBe(200); // within the leeway
     t.clock.advance(10);
     await expect401(bearer(accessToken), 'Token Expired!');
+  });
+
+  it('refuses a DummyJSON token at CoCart even right after DummyJSON verified it', async () => {
+    const { accessToken } = await loginAs(t.client, 'michaelw');
+    expect((await me(bearer(accessToken))).response.status).toBe(200);
+    const cocart = await cocartValidateToken({ client: t.client, headers: bearer(accessToken) });
+    expect(cocart.response.status).toBe(401);
+    expect(cocart.error).toEqual({ code: 'cocart_authentication_error', message: 'Authentication failed.', data: { status: 401 } });
   });
 
   it('answers 401 at once after logout (revocation is checked on every request)', async () => {

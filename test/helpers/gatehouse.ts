@@ -2,6 +2,7 @@
 // test can move, and gives a generated client pointed at it.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import type { Logger } from 'pino';
 import { createClient, createConfig, type Client } from '../../generated/client/client/index.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Clock } from '../../src/core/clock.js';
@@ -51,7 +52,7 @@ async function testDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, opts: { logger?: Logger } = {}): Promise<TestServer> {
   const database = 'DATABASE_URL' in env ? { url: env.DATABASE_URL!, drop: async () => undefined } : await testDatabase();
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -66,7 +67,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     ...env,
   });
   const clock = new TestClock();
-  const gatehouse = await startGatehouse(config, { clock });
+  const gatehouse = await startGatehouse(config, { clock, logger: opts.logger });
   const client = createClient(createConfig({ baseUrl: gatehouse.url }));
   const close = async () => {
     await gatehouse.close();
