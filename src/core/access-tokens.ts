@@ -36,7 +36,7 @@ export interface SignInput {
  * Tokens whose signature and claims were already verified, so that a client presenting the
  * same token again skips the P-256 verification (about 120 µs of CPU, more than a whole bare
  * Express request here). An entry is used only while its `exp` (plus leeway) has not passed,
- * for the same audience, and while the signing key is still in the ring; the session is
+ * (and `nbf` has come), for the same audience, and while the signing key is still in the ring; the session is
  * still checked in the store on every request, so revocation is unaffected. Bounded: the
  * oldest entries are dropped first.
  */
@@ -109,7 +109,13 @@ export class AccessTokens {
     const known = this.#verified.get(token);
     if (known) {
       const nowS = this.opts.clock.now() / 1000;
-      if (known.claims.aud === audience && nowS <= known.claims.exp + this.opts.clockToleranceS && this.keys.canVerify(known.kid)) {
+      const leeway = this.opts.clockToleranceS;
+      if (
+        known.claims.aud === audience &&
+        nowS <= known.claims.exp + leeway &&
+        nowS >= (known.claims.nbf ?? 0) - leeway &&
+        this.keys.canVerify(known.kid)
+      ) {
         return known.claims;
       }
       this.#verified.delete(token); // fall through: the full check gives the precise error

@@ -83,6 +83,15 @@ describe('POST /wp-json/cocart/jwt/validate-token', () => {
     expect(error).toEqual(AUTH_FAILED);
   });
 
+  it('enforces nbf: a token is refused before it becomes valid (beyond the leeway)', async () => {
+    const { extras } = await cocartLoginAs(t.client, 'sophiab');
+    expect((await validate(extras.jwt_token)).response.status).toBe(200);
+    t.clock.advance(-(t.config.clockToleranceS + 60)); // the server's clock now reads before nbf
+    await expectRefused(extras.jwt_token);
+    t.clock.advance(t.config.clockToleranceS + 60);
+    expect((await validate(extras.jwt_token)).response.status).toBe(200);
+  });
+
   it('refuses an expired token (10 days by default)', async () => {
     const { extras } = await cocartLoginAs(t.client, 'emmaj');
     t.clock.advance(864_000 - 60);
