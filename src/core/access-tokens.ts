@@ -6,6 +6,7 @@ import type { Clock } from './clock.js';
 import { ErrorCode, GatehouseError } from './errors.js';
 import { SIGNING_ALG, type KeyRing } from './keys.js';
 import { newId } from './secrets.js';
+import { subjectOf, type OpenedSession, type SessionPolicy } from './sessions.js';
 
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
 /** Longer tokens are refused before any parsing: ours are under 1 KB. */
@@ -86,18 +87,13 @@ export class AccessTokens {
     return { token, expiresAt: exp * 1000, claims };
   }
 
-  /** Signs an access token for a session just started or rotated by Sessions. */
-  signForSession(
-    issued: { sessionId: string; accessGeneration: number; user: { id: number } },
-    audience: string,
-    ttlS: number,
-    claims: Record<string, unknown>,
-  ) {
+  /** Signs an access token for a session just opened, rotated or re-issued by Sessions. */
+  signForSession(session: OpenedSession, policy: SessionPolicy, ttlS: number, claims: Record<string, unknown>) {
     return this.sign({
-      audience,
-      subject: String(issued.user.id),
-      sessionId: issued.sessionId,
-      generation: issued.accessGeneration,
+      audience: policy.audience,
+      subject: subjectOf(policy, session.principal),
+      sessionId: session.sessionId,
+      generation: session.accessGeneration,
       ttlS,
       claims,
     });

@@ -4,6 +4,8 @@
 export const ErrorCode = {
   /** Unknown user, wrong password or inactive user: deliberately indistinguishable. */
   InvalidCredentials: 'invalid_credentials',
+  /** Unknown, inactive or wrongly authenticated API client or API user. */
+  InvalidClient: 'invalid_client',
   /** No access token was presented. */
   TokenMissing: 'token_missing',
   /** Malformed, wrongly signed, foreign, revoked or otherwise unacceptable access token. */

@@ -8,7 +8,7 @@
 // transaction that locks the session row, so concurrent refreshes on any number of
 // instances are serialised and at most one of them can find a token unrotated.
 import type { Database } from '../store/database.js';
-import type { LockedRefreshToken, SessionAuthState, SessionStore } from '../store/sessions.js';
+import type { LockedRefreshToken, Principal, SessionAuthState, SessionStore } from '../store/sessions.js';
 import type { AccessTokenClaims, AccessTokens } from './access-tokens.js';
 import type { Clock } from './clock.js';
 import { ErrorCode, GatehouseError } from './errors.js';
@@ -34,6 +34,21 @@ export interface SessionPolicy {
   bindUserAgent: boolean;
   /** Tie the session to the client IP address seen at login. */
   bindIp: boolean;
+  /** The `sub` claim of this dialect's tokens; by default the user id or service principal id. */
+  subjectOf?: (principal: Principal) => string;
+}
+
+/** The `sub` of a principal's tokens under `policy`. */
+export function subjectOf(policy: SessionPolicy, principal: Principal): string {
+  if (policy.subjectOf) return policy.subjectOf(principal);
+  return String(principal.kind === 'user' ? principal.user.id : principal.service.id);
+}
+
+/** A session just opened or re-issued, ready to have an access token signed for it. */
+export interface OpenedSession {
+  sessionId: string;
+  accessGeneration: number;
+  principal: Principal;
 }
 
 export interface ClientInfo {
@@ -47,12 +62,14 @@ export interface SessionSettings {
   refreshReuseGraceS: number;
 }
 
-export interface IssuedRefresh {
-  sessionId: string;
-  accessGeneration: number;
+export interface IssuedRefresh extends OpenedSession {
   refreshToken: string;
   refreshExpiresAt: number;
   user: User;
+}
+
+function principalActive(p: Principal): boolean {
+  return p.kind === 'user' ? p.user.active : p.service.active;
 }
 
 /** An empty User-Agent header is the same as none. */
@@ -68,7 +85,7 @@ function boundTo(session: { userAgent: string | null; ip: string | null }, polic
   return true;
 }
 
-export type RevokeReason = 'logout' | 'refresh_token_reuse' | 'password_change' | 'admin';
+export type RevokeReason = 'logout' | 'refresh_token_reuse' | 'password_change' | 'admin' | 'user_deleted';
 
 export class Sessions {
   constructor(
@@ -93,6 +110,7 @@ export class Sessions {
         {
           id: sessionId,
           userId: user.id,
+          apiUserId: null,
           audience: policy.audience,
           createdAt: new Date(now),
           expiresAt: new Date(sessionExpiresAt),
@@ -109,7 +127,39 @@ export class Sessions {
         expiresAt: new Date(refreshExpiresAt),
       });
     });
-    return { sessionId, accessGeneration: 0, refreshToken, refreshExpiresAt, user };
+    return { sessionId, accessGeneration: 0, refreshToken, refreshExpiresAt, user, principal: { kind: 'user', user } };
+  }
+
+  /**
+   * Opens a session without a refresh token (Maho: tokens are renewed by presenting the
+   * current access token). Its absolute lifetime is SESSION_MAX_AGE_S like every session's.
+   */
+  async open(principal: Principal, policy: SessionPolicy, client: ClientInfo): Promise<OpenedSession> {
+    client = normalizeClient(client);
+    const now = this.clock.now();
+    const sessionId = newId();
+    await this.store.insert({
+      id: sessionId,
+      userId: principal.kind === 'user' ? principal.user.id : null,
+      apiUserId: principal.kind === 'service' ? principal.service.id : null,
+      audience: policy.audience,
+      createdAt: new Date(now),
+      expiresAt: new Date(now + this.settings.sessionMaxAgeS * 1000),
+      userAgent: client.userAgent,
+      ip: client.ip,
+    });
+    return { sessionId, accessGeneration: 0, principal };
+  }
+
+  /**
+   * Moves a session to its next access generation, killing every access token issued before,
+   * but only if `generation` is still the current one: of two concurrent renewals with the
+   * same token, one wins and the other gets TokenInvalid.
+   */
+  async reissue(session: SessionAuthState, generation: number): Promise<OpenedSession> {
+    const next = await this.store.advanceAccessGeneration(session.sessionId, generation);
+    if (next === undefined) throw new GatehouseError(ErrorCode.TokenInvalid, 'token already renewed or revoked');
+    return { sessionId: session.sessionId, accessGeneration: next, principal: session.principal };
   }
 
   /**
@@ -149,7 +199,14 @@ export class Sessions {
       const accessGeneration = policy.revokeAccessOnRefresh
         ? await this.store.bumpAccessGeneration(tx, t.sessionId)
         : t.accessGeneration;
-      return { kind: 'ok' as const, sessionId: t.sessionId, accessGeneration, refreshExpiresAt, user: t.user };
+      return {
+        kind: 'ok' as const,
+        sessionId: t.sessionId,
+        accessGeneration,
+        refreshExpiresAt,
+        user: t.user,
+        principal: { kind: 'user' as const, user: t.user },
+      };
     });
     if (outcome.kind === 'ok' || outcome.kind === 'replayed') this.store.forget(outcome.sessionId);
     if (outcome.kind === 'ok') return { ...outcome, refreshToken: next };
@@ -190,8 +247,8 @@ export class Sessions {
       session.revokedAt !== null ||
       session.expiresAt <= now ||
       session.audience !== audience ||
-      !session.user.active ||
-      String(session.user.id) !== claims.sub ||
+      !principalActive(session.principal) ||
+      subjectOf(policy, session.principal) !== claims.sub ||
       session.accessGeneration !== claims.gen ||
       !boundTo(session, policy, client)
     ) {
@@ -200,11 +257,23 @@ export class Sessions {
     return { claims, session };
   }
 
+  /** authenticate() for dialects whose tokens always belong to a user. */
+  async authenticateUser(
+    token: string | undefined,
+    policy: SessionPolicy,
+    client: ClientInfo,
+  ): Promise<{ claims: AccessTokenClaims; session: SessionAuthState; user: User }> {
+    const { claims, session } = await this.authenticate(token, policy, client);
+    if (session.principal.kind !== 'user') throw new GatehouseError(ErrorCode.TokenInvalid, 'not a user token');
+    return { claims, session, user: session.principal.user };
+  }
+
   async revoke(sessionId: string, reason: RevokeReason): Promise<boolean> {
     return this.store.revoke(sessionId, reason, new Date(this.clock.now()));
   }
 
-  async revokeAllForUser(userId: number, reason: RevokeReason): Promise<number> {
-    return this.store.revokeAllForUser(userId, reason, new Date(this.clock.now()));
+  /** Revokes every session of a user, except `exceptSessionId` when given (the caller's own). */
+  async revokeAllForUser(userId: number, reason: RevokeReason, exceptSessionId?: string): Promise<number> {
+    return this.store.revokeAllForUser(userId, reason, new Date(this.clock.now()), exceptSessionId);
   }
 }

@@ -1,9 +1,13 @@
+import type { ServiceKind, ServicePrincipal } from '../core/service-principals.js';
 import type { User } from '../core/users.js';
 import type { Database, Queryable } from './database.js';
 import { RowCache } from './row-cache.js';
 import { toUser, USER_COLUMNS, type UserRow } from './users.js';
 
-/** What every authenticated request needs to know about its session, with its user. */
+/** Who a session belongs to: a user, or a service principal (API client or API user). */
+export type Principal = { kind: 'user'; user: User } | { kind: 'service'; service: ServicePrincipal };
+
+/** What every authenticated request needs to know about its session, with its principal as stored now. */
 export interface SessionAuthState {
   sessionId: string;
   audience: string;
@@ -12,12 +16,13 @@ export interface SessionAuthState {
   revokedAt: number | null;
   userAgent: string | null;
   ip: string | null;
-  user: User;
+  principal: Principal;
 }
 
 export interface NewSession {
   id: string;
-  userId: number;
+  userId: number | null;
+  apiUserId: number | null;
   audience: string;
   createdAt: Date;
   expiresAt: Date;
@@ -42,6 +47,11 @@ export interface LockedRefreshToken {
 
 interface AuthStateRow extends UserRow {
   session_id: string;
+  a_id: number | null;
+  a_kind: ServiceKind | null;
+  a_name: string | null;
+  a_permissions: string[] | null;
+  a_active: boolean | null;
   audience: string;
   access_generation: number;
   expires_at: Date;
@@ -51,8 +61,22 @@ interface AuthStateRow extends UserRow {
 }
 
 const AUTH_STATE_SQL = `SELECT s.id AS session_id, s.audience, s.access_generation, s.expires_at, s.revoked_at,
-    s.user_agent, s.ip AS session_ip, ${USER_COLUMNS}
-  FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1`;
+    s.user_agent, s.ip AS session_ip, ${USER_COLUMNS},
+    a.id AS a_id, a.kind AS a_kind, a.name AS a_name, a.permissions AS a_permissions, a.active AS a_active
+  FROM sessions s
+  LEFT JOIN users u ON u.id = s.user_id
+  LEFT JOIN api_users a ON a.id = s.api_user_id
+  WHERE s.id = $1`;
+
+function principalOf(r: AuthStateRow): Principal {
+  if (r.a_id !== null) {
+    return {
+      kind: 'service',
+      service: { id: r.a_id, kind: r.a_kind!, name: r.a_name!, permissions: r.a_permissions!, active: r.a_active! },
+    };
+  }
+  return { kind: 'user', user: toUser(r) };
+}
 
 export class SessionStore {
   /** Only for an exclusive (embedded) database; see RowCache. */
@@ -64,9 +88,9 @@ export class SessionStore {
 
   async insert(s: NewSession, db: Queryable = this.db): Promise<void> {
     await db.query(
-      `INSERT INTO sessions (id, user_id, audience, created_at, expires_at, user_agent, ip)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [s.id, s.userId, s.audience, s.createdAt, s.expiresAt, s.userAgent, s.ip],
+      `INSERT INTO sessions (id, user_id, api_user_id, audience, created_at, expires_at, user_agent, ip)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [s.id, s.userId, s.apiUserId, s.audience, s.createdAt, s.expiresAt, s.userAgent, s.ip],
     );
   }
 
@@ -84,7 +108,7 @@ export class SessionStore {
           revokedAt: r.revoked_at?.getTime() ?? null,
           userAgent: r.user_agent,
           ip: r.session_ip,
-          user: toUser(r),
+          principal: principalOf(r),
         }
       );
     };
@@ -100,10 +124,11 @@ export class SessionStore {
     return rows.length > 0;
   }
 
-  async revokeAllForUser(userId: number, reason: string, at: Date): Promise<number> {
+  async revokeAllForUser(userId: number, reason: string, at: Date, exceptSessionId?: string): Promise<number> {
     const rows = await this.db.query(
-      'UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE user_id = $1 AND revoked_at IS NULL RETURNING id',
-      [userId, at, reason],
+      `UPDATE sessions SET revoked_at = $2, revoked_reason = $3
+        WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $4 RETURNING id`,
+      [userId, at, reason, exceptSessionId ?? null],
     );
     this.forgetUser(userId);
     return rows.length;
@@ -116,7 +141,12 @@ export class SessionStore {
 
   /** Drops every cached session of a user after a write to the user. */
   forgetUser(userId: number): void {
-    this.#cache?.deleteWhere((s) => s.user.id === userId);
+    this.#cache?.deleteWhere((s) => s.principal.kind === 'user' && s.principal.user.id === userId);
+  }
+
+  /** Drops every cached session of a service principal after a write to it. */
+  forgetService(apiUserId: number): void {
+    this.#cache?.deleteWhere((s) => s.principal.kind === 'service' && s.principal.service.id === apiUserId);
   }
 
   // --- refresh tokens (always inside a transaction) ---
@@ -170,6 +200,17 @@ export class SessionStore {
 
   async markRefreshTokenRotated(tx: Queryable, tokenHash: string, at: Date): Promise<void> {
     await tx.query('UPDATE refresh_tokens SET rotated_at = $2 WHERE token_hash = $1 AND rotated_at IS NULL', [tokenHash, at]);
+  }
+
+  /** Compare-and-set of the access generation; undefined when it moved on or the session is revoked. */
+  async advanceAccessGeneration(sessionId: string, from: number): Promise<number | undefined> {
+    const rows = await this.db.query<{ access_generation: number }>(
+      `UPDATE sessions SET access_generation = access_generation + 1
+        WHERE id = $1 AND access_generation = $2 AND revoked_at IS NULL RETURNING access_generation`,
+      [sessionId, from],
+    );
+    this.forget(sessionId);
+    return rows[0]?.access_generation;
   }
 
   async bumpAccessGeneration(tx: Queryable, sessionId: string): Promise<number> {

@@ -8,9 +8,9 @@ import { cocartPolicy } from './policy.js';
 export function logout(s: Services): RequestHandler {
   const policy = cocartPolicy(s.config);
   return async (req, res) => {
-    const { session } = await s.sessions.authenticate(bearerToken(req), policy, clientInfo(req));
+    const { session, user } = await s.sessions.authenticateUser(bearerToken(req), policy, clientInfo(req));
     const all = ((req.body ?? {}) as CocartLogoutRequest | CocartLogoutForm).all_sessions;
-    if (all === true || all === 'true' || all === '1') await s.sessions.revokeAllForUser(session.user.id, 'logout');
+    if (all === true || all === 'true' || all === '1') await s.sessions.revokeAllForUser(user.id, 'logout');
     else await s.sessions.revoke(session.sessionId, 'logout');
     const answer: CocartMessage = { message: 'You are now logged out.' };
     res.json(answer);

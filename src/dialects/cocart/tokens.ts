@@ -3,11 +3,11 @@
 // User-Agent the token is bound to. Unlike the original, no secret is ever in the payload.
 import type { ClientInfo, IssuedRefresh } from '../../core/sessions.js';
 import type { Services } from '../../services.js';
-import { COCART_AUDIENCE } from './policy.js';
+import { cocartPolicy } from './policy.js';
 
 export async function issueAccessToken(s: Services, issued: IssuedRefresh, client: ClientInfo) {
   const u = issued.user;
-  return s.tokens.signForSession(issued, COCART_AUDIENCE, s.config.cocart.accessTokenTtlS, {
+  return s.tokens.signForSession(issued, cocartPolicy(s.config), s.config.cocart.accessTokenTtlS, {
     data: {
       user: { id: u.id, username: u.username, ip: client.ip ?? '', device: client.userAgent ?? '', pat: issued.sessionId },
     },

@@ -8,7 +8,7 @@ import { cocartPolicy } from './policy.js';
 export function validateToken(s: Services): RequestHandler {
   const policy = cocartPolicy(s.config);
   return async (req, res) => {
-    await s.sessions.authenticate(bearerToken(req), policy, clientInfo(req));
+    await s.sessions.authenticateUser(bearerToken(req), policy, clientInfo(req));
     const answer: CocartMessage = { message: 'Token is valid.' };
     res.json(answer);
   };

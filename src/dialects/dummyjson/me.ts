@@ -28,7 +28,7 @@ export function profile(u: User): DummyjsonUser {
 /** GET /auth/me */
 export function me(s: Services): RequestHandler {
   return async (req, res) => {
-    const { session } = await s.sessions.authenticate(accessTokenOf(req), dummyjsonPolicy, clientInfo(req));
-    res.json(profile(session.user));
+    const { user } = await s.sessions.authenticateUser(accessTokenOf(req), dummyjsonPolicy, clientInfo(req));
+    res.json(profile(user));
   };
 }

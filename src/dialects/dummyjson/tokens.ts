@@ -4,7 +4,7 @@ import type { IssuedRefresh } from '../../core/sessions.js';
 import type { Services } from '../../services.js';
 import { DialectError } from '../../http/http-errors.js';
 import { MESSAGES } from './errors.js';
-import { DUMMYJSON_AUDIENCE } from './policy.js';
+import { dummyjsonPolicy } from './policy.js';
 
 export const DEFAULT_EXPIRES_IN_MINS = 60;
 
@@ -21,7 +21,7 @@ export function parseExpiresInMins(raw: unknown): number {
 
 export async function issueAccessToken(s: Services, issued: IssuedRefresh, expiresInMins: number) {
   const u = issued.user;
-  return s.tokens.signForSession(issued, DUMMYJSON_AUDIENCE, expiresInMins * 60, {
+  return s.tokens.signForSession(issued, dummyjsonPolicy, expiresInMins * 60, {
     id: u.id,
     username: u.username,
     email: u.email,

@@ -1,0 +1,72 @@
+// API clients and API users: the principals of Maho's client_credentials and api_user grants
+// (and of OAuth 2 client authentication). Secrets are 256 random bits, shown once, stored as
+// SHA-256 and compared in constant time; an unknown name costs the same comparison, so the
+// answer does not reveal which names exist.
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Clock } from './clock.js';
+import { ErrorCode, GatehouseError } from './errors.js';
+import { isPermission } from './permissions.js';
+import { sha256Hex } from './secrets.js';
+
+export type ServiceKind = 'api_client' | 'api_user';
+
+export interface ServicePrincipal {
+  id: number;
+  kind: ServiceKind;
+  /** client_id of an API client, username of an API user. */
+  name: string;
+  permissions: string[];
+  active: boolean;
+}
+
+export interface ServicePrincipalStore {
+  findByName(kind: ServiceKind, name: string): Promise<(ServicePrincipal & { secretHash: string }) | undefined>;
+  insert(p: { kind: ServiceKind; name: string; secretHash: string; permissions: string[] }, at: Date): Promise<ServicePrincipal>;
+}
+
+/** A client_id: recognisable prefix and 128 random bits. */
+export function newClientId(): string {
+  return `ghc_${randomBytes(16).toString('hex')}`;
+}
+
+/** A client secret or API key: 256 random bits as 64 hex characters. */
+export function newServiceSecret(): string {
+  return randomBytes(32).toString('hex');
+}
+
+const DECOY_HASH = sha256Hex(randomBytes(32).toString('hex'));
+
+export class ServicePrincipals {
+  constructor(
+    private readonly store: ServicePrincipalStore,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Returns the active principal whose name and secret match, or throws InvalidClient. */
+  async authenticate(kind: ServiceKind, name: string, secret: string): Promise<ServicePrincipal> {
+    const found = await this.store.findByName(kind, name);
+    const expected = Buffer.from(found?.secretHash ?? DECOY_HASH, 'hex');
+    const given = Buffer.from(sha256Hex(secret), 'hex');
+    const match = timingSafeEqual(expected, given);
+    if (!found || !match || !found.active) throw new GatehouseError(ErrorCode.InvalidClient);
+    const { secretHash: _secret, ...principal } = found;
+    return principal;
+  }
+
+  /** Creates a principal; the secret is returned here once and never stored in the clear. */
+  async create(
+    kind: ServiceKind,
+    opts: { name?: string; secret?: string; permissions: string[] },
+  ): Promise<{ principal: ServicePrincipal; secret: string }> {
+    const bad = opts.permissions.filter((p) => !isPermission(p));
+    if (bad.length > 0) throw new Error(`not a permission: ${bad.join(', ')} (use <resource>/<read|create|write|delete|all> or all)`);
+    const name = opts.name ?? (kind === 'api_client' ? newClientId() : undefined);
+    if (!name) throw new Error('an API user needs a username');
+    const secret = opts.secret ?? newServiceSecret();
+    const principal = await this.store.insert(
+      { kind, name, secretHash: sha256Hex(secret), permissions: [...new Set(opts.permissions)] },
+      new Date(this.clock.now()),
+    );
+    return { principal, secret };
+  }
+}

@@ -1,0 +1,46 @@
+import type { ServiceKind, ServicePrincipal, ServicePrincipalStore } from '../core/service-principals.js';
+import type { Queryable } from './database.js';
+
+interface Row {
+  id: number;
+  kind: ServiceKind;
+  name: string;
+  secret_hash: string;
+  permissions: string[];
+  active: boolean;
+}
+
+const toPrincipal = (r: Row): ServicePrincipal => ({
+  id: r.id,
+  kind: r.kind,
+  name: r.name,
+  permissions: r.permissions,
+  active: r.active,
+});
+
+export class ServicePrincipalRows implements ServicePrincipalStore {
+  constructor(private readonly db: Queryable) {}
+
+  async findByName(kind: ServiceKind, name: string) {
+    const rows = await this.db.query<Row>(
+      'SELECT id, kind, name, secret_hash, permissions, active FROM api_users WHERE kind = $1 AND lower(name) = lower($2)',
+      [kind, name],
+    );
+    const r = rows[0];
+    return r && { ...toPrincipal(r), secretHash: r.secret_hash };
+  }
+
+  async insert(p: { kind: ServiceKind; name: string; secretHash: string; permissions: string[] }, at: Date) {
+    const rows = await this.db.query<Row>(
+      `INSERT INTO api_users (kind, name, secret_hash, permissions, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $5) RETURNING id, kind, name, secret_hash, permissions, active`,
+      [p.kind, p.name, p.secretHash, p.permissions, at],
+    );
+    return toPrincipal(rows[0]!);
+  }
+
+  async count(): Promise<number> {
+    const rows = await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM api_users');
+    return rows[0]!.n;
+  }
+}
