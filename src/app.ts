@@ -11,7 +11,7 @@ import { ownsPath, type Dialect } from './http/dialect.js';
 import { classify, describeIssues, type RequestFailure } from './http/http-errors.js';
 import { requestId, requestLogger } from './http/logging.js';
 import { openApiValidator } from './http/openapi.js';
-import { hasBody } from './http/request-context.js';
+import { findNul, hasBody } from './http/request-context.js';
 import type { Services } from './services.js';
 import { systemRouter } from './system/index.js';
 
@@ -44,6 +44,12 @@ export function createApp(s: Services, logger: Logger): express.Express {
       next();
     });
   }
+  // PostgreSQL text cannot hold NUL: refuse it as bad input before anything reaches the store.
+  app.use((req, _res, next) => {
+    const where = findNul(req.body, '/body') ?? findNul(req.query, '/query');
+    if (!where) return next();
+    next(Object.assign(new Error('NUL character'), { status: 400, errors: [{ path: where, message: 'must not contain NUL characters', errorCode: 'nul' }] }));
+  });
   app.use(openApiValidator({ validateResponses: config.validateResponses }));
 
   app.use(systemRouter(s));
@@ -84,7 +90,7 @@ function renderPlain(failure: RequestFailure, _req: Request, res: Response): voi
     case 'dialect':
       return void send(failure.error.httpStatus, failure.error.message);
     case 'core':
-      return void send(400, failure.error.message);
+      return void send(400, 'Bad request');
     case 'internal':
       return void send(500, 'Internal server error');
   }

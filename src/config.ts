@@ -42,6 +42,11 @@ export interface Config {
     /** Refuse a CoCart token used from another IP address than at login. */
     bindIp: boolean;
   };
+  maho: {
+    /** The `aud` of Maho tokens (Maho's default: maho-api). */
+    audience: string;
+    accessTokenTtlS: number;
+  };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   validateResponses: boolean;
   bodyLimitBytes: number;
@@ -119,6 +124,12 @@ const schema = z.object({
   CLOCK_TOLERANCE_S: int('CLOCK_TOLERANCE_S', 0, 300).default(30),
   COCART_ACCESS_TOKEN_TTL_S: int('COCART_ACCESS_TOKEN_TTL_S', 60, 31_536_000).default(864_000),
   COCART_BIND_IP: bool('COCART_BIND_IP').default(false),
+  MAHO_AUDIENCE: z
+    .string()
+    .trim()
+    .regex(/^[\x21-\x7e]{1,128}$/, { message: 'MAHO_AUDIENCE must be 1 to 128 visible ASCII characters' })
+    .default('maho-api'),
+  MAHO_ACCESS_TOKEN_TTL_S: int('MAHO_ACCESS_TOKEN_TTL_S', 60, 2_592_000).default(3600),
   LOG_LEVEL: z
     .string()
     .trim()
@@ -197,6 +208,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sessionMaxAgeS: e.SESSION_MAX_AGE_S,
     clockToleranceS: e.CLOCK_TOLERANCE_S,
     cocart: { accessTokenTtlS: e.COCART_ACCESS_TOKEN_TTL_S, bindIp: e.COCART_BIND_IP },
+    maho: { audience: e.MAHO_AUDIENCE, accessTokenTtlS: e.MAHO_ACCESS_TOKEN_TTL_S },
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
     validateResponses: e.VALIDATE_RESPONSES ?? !production,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,

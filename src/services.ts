@@ -1,16 +1,19 @@
 // The composition root: opens the database, applies migrations, and wires the store and
 // core together. No global state: tests create as many independent instances as they like.
 import type { Config } from './config.js';
+import { Accounts } from './core/accounts.js';
 import { AccessTokens } from './core/access-tokens.js';
 import { systemClock, type Clock } from './core/clock.js';
-import { seedDemoUsers } from './core/demo-users.js';
+import { seedDemoServicePrincipals, seedDemoUsers } from './core/demo-users.js';
 import { KeyRing } from './core/keys.js';
 import { PasswordHasher } from './core/passwords.js';
 import { PasswordLogin } from './core/password-login.js';
 import { RateLimits } from './core/rate-limits.js';
+import { ServicePrincipals } from './core/service-principals.js';
 import { Sessions } from './core/sessions.js';
 import { openDatabase, type Database } from './store/database.js';
 import { migrate } from './store/migrate.js';
+import { ServicePrincipalRows } from './store/service-principals.js';
 import { SessionStore } from './store/sessions.js';
 import { UserStore } from './store/users.js';
 
@@ -25,6 +28,8 @@ export interface Services {
   tokens: AccessTokens;
   keys: KeyRing;
   limits: RateLimits;
+  accounts: Accounts;
+  servicePrincipals: ServicePrincipals;
   /** True when this start seeded the demo users into an empty database. */
   seeded: boolean;
   close(): Promise<void>;
@@ -38,6 +43,8 @@ export async function createServices(config: Config, opts: { clock?: Clock } = {
     const users = new UserStore(db);
     const passwords = await PasswordHasher.create();
     const seeded = config.seedDemo ? await seedDemoUsers(users, passwords, clock) : false;
+    const servicePrincipals = new ServicePrincipals(new ServicePrincipalRows(db), clock);
+    if (seeded) await seedDemoServicePrincipals(servicePrincipals);
     const keys = await KeyRing.open(db, clock);
     const limits = new RateLimits(config.rateLimits);
     const tokens = new AccessTokens(keys, { issuer: config.publicUrl, clockToleranceS: config.clockToleranceS, clock });
@@ -47,6 +54,8 @@ export async function createServices(config: Config, opts: { clock?: Clock } = {
       refreshReuseGraceS: config.refreshReuseGraceS,
     });
     return {
+      accounts: new Accounts(users, passwords, sessions, limits, clock),
+      servicePrincipals,
       config,
       clock,
       db,

@@ -47,6 +47,9 @@ export type DummyjsonLoginResponse = {
     firstName: string;
     lastName: string;
     gender: string;
+    /**
+     * Avatar URL; empty for accounts that have none.
+     */
     image: string;
 };
 
@@ -67,6 +70,9 @@ export type DummyjsonUser = {
     firstName: string;
     lastName: string;
     gender: string;
+    /**
+     * Avatar URL; empty for accounts that have none.
+     */
     image: string;
     phone?: string;
     birthDate?: string;

@@ -36,7 +36,7 @@ export const zDummyjsonLoginResponse = z.object({
     firstName: z.string(),
     lastName: z.string(),
     gender: z.string(),
-    image: z.url()
+    image: z.string()
 });
 
 /**
@@ -56,7 +56,7 @@ export const zDummyjsonUser = z.object({
     firstName: z.string(),
     lastName: z.string(),
     gender: z.string(),
-    image: z.url(),
+    image: z.string(),
     phone: z.string().optional(),
     birthDate: z.iso.date().optional(),
     role: z.enum([

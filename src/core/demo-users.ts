@@ -3,6 +3,7 @@
 // Demo data only: SEED_DEMO is off by default on a PostgreSQL server.
 import type { Clock } from './clock.js';
 import type { PasswordHasher } from './passwords.js';
+import type { ServicePrincipals } from './service-principals.js';
 import type { NewUser, Role } from './users.js';
 
 export interface DemoUser extends Omit<NewUser, 'passwordHash'> {
@@ -60,4 +61,14 @@ export async function seedDemoUsers(target: DemoSeedTarget, hasher: PasswordHash
     demoUsers().map(async ({ password, ...u }) => ({ ...u, passwordHash: await hasher.hash(password) })),
   );
   return target.insertIfEmpty(users, new Date(clock.now()));
+}
+
+/**
+ * The demo service principals, seeded together with the demo users: API client
+ * `demo-client` / `demo-client-secret` with permission `all`, and API user `demo-api` /
+ * `demo-api-key` with `customers/read`. Demo data only, like the users' passwords.
+ */
+export async function seedDemoServicePrincipals(principals: ServicePrincipals): Promise<void> {
+  await principals.create('api_client', { name: 'demo-client', secret: 'demo-client-secret', permissions: ['all'] });
+  await principals.create('api_user', { name: 'demo-api', secret: 'demo-api-key', permissions: ['customers/read'] });
 }

@@ -16,6 +16,10 @@ export const ErrorCode = {
   RefreshTokenInvalid: 'refresh_token_invalid',
   /** A refresh token (or its session) past its lifetime. */
   RefreshTokenExpired: 'refresh_token_expired',
+  /** Registration or email change to an email another account has. */
+  EmailTaken: 'email_taken',
+  /** A chosen password that fails the password policy; the message says why. */
+  WeakPassword: 'weak_password',
   /** Too many attempts; see RateLimitedError.retryAfterS. */
   RateLimited: 'rate_limited',
 } as const;

@@ -23,6 +23,8 @@ interface LoadedKey {
 export class KeyRing {
   #keys = new Map<string, LoadedKey>();
   #lastReload = 0;
+  /** A reload in progress, shared by every caller that asks meanwhile. */
+  #reloading: Promise<void> | undefined;
 
   private constructor(
     private readonly db: Database,
@@ -49,6 +51,7 @@ export class KeyRing {
   }
 
   async reload(): Promise<void> {
+    this.#lastReload = this.clock.now();
     const rows = await this.store.list();
     const next = new Map<string, LoadedKey>();
     for (const row of rows) next.set(row.kid, this.#keys.get(row.kid) ?? (await load(row)));
@@ -72,8 +75,11 @@ export class KeyRing {
   /** The public key for `kid`, if it may still verify tokens. */
   async verificationKey(kid: string): Promise<CryptoKey | undefined> {
     let key = this.#keys.get(kid);
-    if (!key && this.clock.now() - this.#lastReload >= RELOAD_INTERVAL_MS) {
-      await this.reload();
+    if (!key && (this.#reloading || this.clock.now() - this.#lastReload >= RELOAD_INTERVAL_MS)) {
+      this.#reloading ??= this.reload().finally(() => {
+        this.#reloading = undefined;
+      });
+      await this.#reloading;
       key = this.#keys.get(kid);
     }
     if (!key || (key.retireAfter !== null && key.retireAfter <= this.clock.now())) return undefined;

@@ -1,5 +1,6 @@
-// Password login, the same for every dialect: rate limits first (so a flood costs no
-// hashing), then exactly one argon2id verification whether or not the user exists, and one
+// Password login, the same for every dialect: rate limits before any hashing (so a flood
+// costs no argon2 work), then exactly one argon2id verification whether or not the user
+// exists, and one
 // answer for every kind of failure, so neither the body, the status nor the time tells an
 // attacker which usernames exist.
 import type { Clock } from './clock.js';
@@ -24,10 +25,14 @@ export class PasswordLogin {
 
   /** Returns the user, or throws InvalidCredentials or RateLimitedError. */
   async check(login: string, password: string, client: ClientInfo, by: LoginIdentifiers = USERNAME_ONLY): Promise<User> {
-    const account = normalizeLogin(login);
     await this.limits.consume('login:ip', client.ip ?? 'unknown');
+    // PostgreSQL text cannot hold NUL; such a login matches no account.
+    const usable = !login.includes('\0');
+    const found = usable ? await this.users.findByLoginWithSecret(normalizeLogin(login), by) : undefined;
+    // The account limit is charged to the account found, so spelling it differently (email,
+    // phone formatting, case) does not buy more guesses; unknown logins share their string's key.
+    const account = found ? `user:${found.id}` : `login:${normalizeLogin(login)}`;
     await this.limits.consume('login:account', account);
-    const found = await this.users.findByLoginWithSecret(account, by);
     const ok = await this.passwords.verify(found?.passwordHash, password);
     if (!ok || !found || !found.active) throw new GatehouseError(ErrorCode.InvalidCredentials);
     await this.limits.refund('login:account', account);

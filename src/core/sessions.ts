@@ -175,19 +175,24 @@ export class Sessions {
       const refusal = this.refusal(found, policy, client, now);
       if (refusal) return refusal;
       const t = found!;
-      await this.limits.consume('refresh:account', String(t.user.id));
-      if (t.rotatedAt !== null) {
-        const withinGrace =
-          policy.concurrentRefreshGrace && now - t.rotatedAt <= this.settings.refreshReuseGraceS * 1000;
+      // A used token again: a concurrent refresh (within the grace window, where the policy
+      // allows one) or a replay. The row lock makes "used" certain, and the guarded update
+      // below double-checks it.
+      const reused = t.rotatedAt !== null || !(await this.store.markRefreshTokenRotated(tx, tokenHash, new Date(now)));
+      if (reused) {
+        const rotatedAt = t.rotatedAt ?? now;
+        const graceMs = policy.concurrentRefreshGrace ? this.settings.refreshReuseGraceS * 1000 : 0;
+        const withinGrace = graceMs > 0 && now - rotatedAt <= graceMs; // 0: every reuse is a replay
         if (!withinGrace) {
           await this.store.revoke(t.sessionId, 'refresh_token_reuse', new Date(now), tx);
           return { kind: 'replayed' as const, sessionId: t.sessionId };
         }
-        // A concurrent refresh: the token keeps its first rotation time, so the grace
-        // window is measured from the first use, and this caller gets a sibling token.
-      } else {
-        await this.store.markRefreshTokenRotated(tx, tokenHash, new Date(now));
+        // The token keeps its first rotation time, so the grace window is measured from the
+        // first use, and this caller gets a sibling token of its own.
       }
+      // Counted only once a replay is ruled out: a limited replay must still revoke. Throwing
+      // here rolls the rotation back, so a refused refresh does not use the token up.
+      await this.limits.consume('refresh:account', String(t.user.id));
       const refreshExpiresAt = Math.min(now + this.settings.refreshTokenTtlS * 1000, t.sessionExpiresAt);
       await this.store.insertRefreshToken(tx, {
         tokenHash: sha256Hex(next),
@@ -268,12 +273,29 @@ export class Sessions {
     return { claims, session, user: session.principal.user };
   }
 
+  /** Call after any write to a user, so cached sessions show the user as stored now. */
+  userChanged(userId: number): void {
+    this.store.forgetUser(userId);
+  }
+
+  /** Call after any write to a service principal. */
+  serviceChanged(apiUserId: number): void {
+    this.store.forgetService(apiUserId);
+  }
+
   async revoke(sessionId: string, reason: RevokeReason): Promise<boolean> {
     return this.store.revoke(sessionId, reason, new Date(this.clock.now()));
   }
 
-  /** Revokes every session of a user, except `exceptSessionId` when given (the caller's own). */
-  async revokeAllForUser(userId: number, reason: RevokeReason, exceptSessionId?: string): Promise<number> {
-    return this.store.revokeAllForUser(userId, reason, new Date(this.clock.now()), exceptSessionId);
+  /**
+   * Revokes every session of a user: all dialects, or only `audience`'s; except
+   * `exceptSessionId` when given (the caller's own).
+   */
+  async revokeAllForUser(
+    userId: number,
+    reason: RevokeReason,
+    opts: { exceptSessionId?: string; audience?: string } = {},
+  ): Promise<number> {
+    return this.store.revokeAllForUser(userId, reason, new Date(this.clock.now()), opts);
   }
 }

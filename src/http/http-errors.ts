@@ -54,9 +54,10 @@ export function classify(err: unknown, hasBody: boolean): RequestFailure {
   const status = e.status ?? e.statusCode;
   // body-parser (raw-body) errors carry a `type`.
   switch (e.type) {
-    case 'entity.parse.failed':
     case 'encoding.unsupported':
     case 'charset.unsupported':
+      return { kind: 'unsupported_media_type', noBody: false };
+    case 'entity.parse.failed':
     case 'request.aborted':
       return { kind: 'malformed_body' };
     case 'entity.too.large':

@@ -14,7 +14,8 @@ export function openApiValidator(opts: { validateResponses: boolean }): RequestH
   return OpenApiValidator.middleware({
     // The validator deletes components.examples from the document it is given: give it a copy.
     apiSpec: structuredClone(apiDocument) as never,
-    validateRequests: { allErrors: false },
+    // Unknown query parameters are ignored, as the original APIs do (cache-busters like ?_=1).
+    validateRequests: { allErrors: false, allowUnknownQueryParameters: true },
     validateResponses: opts.validateResponses ? { allErrors: false } : false,
     // Each dialect authenticates itself, so that auth failures come out in its own format.
     validateSecurity: false,

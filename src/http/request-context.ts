@@ -17,3 +17,23 @@ export function bearerToken(req: Request): string | undefined {
 export function hasBody(req: Request): boolean {
   return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 }
+
+/**
+ * A cookie's value, only if it is a plain string: cookie-parser decodes `j:`-prefixed cookies
+ * as JSON, and a token is never JSON.
+ */
+export function cookie(req: Request, name: string): string | undefined {
+  const value = (req.cookies as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Where a NUL character is in the parsed body or query, if anywhere (PostgreSQL text cannot store it). */
+export function findNul(value: unknown, path: string, depth = 0): string | undefined {
+  if (typeof value === 'string') return value.includes('\0') ? path : undefined;
+  if (depth > 32 || typeof value !== 'object' || value === null) return undefined;
+  for (const [key, v] of Object.entries(value)) {
+    const found = findNul(v, `${path}/${key}`, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}

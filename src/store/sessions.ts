@@ -124,11 +124,17 @@ export class SessionStore {
     return rows.length > 0;
   }
 
-  async revokeAllForUser(userId: number, reason: string, at: Date, exceptSessionId?: string): Promise<number> {
+  async revokeAllForUser(
+    userId: number,
+    reason: string,
+    at: Date,
+    opts: { exceptSessionId?: string; audience?: string } = {},
+  ): Promise<number> {
     const rows = await this.db.query(
       `UPDATE sessions SET revoked_at = $2, revoked_reason = $3
-        WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $4 RETURNING id`,
-      [userId, at, reason, exceptSessionId ?? null],
+        WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $4 AND ($5::text IS NULL OR audience = $5)
+        RETURNING id`,
+      [userId, at, reason, opts.exceptSessionId ?? null, opts.audience ?? null],
     );
     this.forgetUser(userId);
     return rows.length;
@@ -163,8 +169,10 @@ export class SessionStore {
   }
 
   /**
-   * Finds a refresh token and locks its session row, so that concurrent rotations of the
-   * same session (on any instance) run one after the other.
+   * Finds a refresh token and locks it and its session, so that concurrent rotations of the
+   * same session (on any instance) run one after the other. Locking the token row matters:
+   * under READ COMMITTED, PostgreSQL re-reads a row locked FOR UPDATE after the other
+   * transaction commits, so the second rotation sees `rotated_at` already set.
    */
   async lockRefreshToken(tx: Queryable, tokenHash: string): Promise<LockedRefreshToken | undefined> {
     const rows = await tx.query<
@@ -177,7 +185,7 @@ export class SessionStore {
         JOIN sessions s ON s.id = rt.session_id
         JOIN users u ON u.id = s.user_id
         WHERE rt.token_hash = $1
-        FOR UPDATE OF s`,
+        FOR UPDATE OF rt, s`,
       [tokenHash],
     );
     const r = rows[0];
@@ -198,8 +206,13 @@ export class SessionStore {
     );
   }
 
-  async markRefreshTokenRotated(tx: Queryable, tokenHash: string, at: Date): Promise<void> {
-    await tx.query('UPDATE refresh_tokens SET rotated_at = $2 WHERE token_hash = $1 AND rotated_at IS NULL', [tokenHash, at]);
+  /** Marks a token used; false when it already was (then the caller must treat it as a reuse). */
+  async markRefreshTokenRotated(tx: Queryable, tokenHash: string, at: Date): Promise<boolean> {
+    const rows = await tx.query(
+      'UPDATE refresh_tokens SET rotated_at = $2 WHERE token_hash = $1 AND rotated_at IS NULL RETURNING token_hash',
+      [tokenHash, at],
+    );
+    return rows.length === 1;
   }
 
   /** Compare-and-set of the access generation; undefined when it moved on or the session is revoked. */

@@ -1,4 +1,5 @@
 import type { LoginIdentifiers, NewUser, Role, User, UserWithSecret } from '../core/users.js';
+import { ErrorCode, GatehouseError } from '../core/errors.js';
 import type { Database, Queryable } from './database.js';
 
 const SEED_LOCK = 7_246_003; // advisory lock: one instance seeds an empty database
@@ -90,6 +91,48 @@ export class UserStore {
     return toUser(rows[0]!);
   }
 
+  /** Changes profile fields; undefined when the user does not exist. Throws EmailTaken. */
+  async update(id: number, changes: { email?: string; firstName?: string; lastName?: string }, at: Date): Promise<User | undefined> {
+    try {
+      const rows = await this.db.query<UserRow>(
+        `UPDATE users AS u SET email = COALESCE($2, email), first_name = COALESCE($3, first_name),
+            last_name = COALESCE($4, last_name), updated_at = $5
+          WHERE id = $1 RETURNING ${USER_COLUMNS}`,
+        [id, changes.email ?? null, changes.firstName ?? null, changes.lastName ?? null, at],
+      );
+      return rows[0] && toUser(rows[0]);
+    } catch (err) {
+      throw uniqueViolation(err) ? new GatehouseError(ErrorCode.EmailTaken) : err;
+    }
+  }
+
+  /** Inserts a new user; throws EmailTaken when the email or username is taken. */
+  async register(user: NewUser, at: Date): Promise<User> {
+    try {
+      return await this.insert(user, at);
+    } catch (err) {
+      throw uniqueViolation(err) ? new GatehouseError(ErrorCode.EmailTaken) : err;
+    }
+  }
+
+  async delete(id: number): Promise<boolean> {
+    const rows = await this.db.query('DELETE FROM users WHERE id = $1 RETURNING id', [id]);
+    return rows.length > 0;
+  }
+
+  async list(offset: number, limit: number): Promise<{ users: User[]; total: number }> {
+    const rows = await this.db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users u ORDER BY u.id LIMIT $1 OFFSET $2`, [
+      limit,
+      offset,
+    ]);
+    return { users: rows.map(toUser), total: await this.count() };
+  }
+
+  async passwordHash(id: number): Promise<string | undefined> {
+    const rows = await this.db.query<{ password_hash: string }>('SELECT password_hash FROM users WHERE id = $1', [id]);
+    return rows[0]?.password_hash;
+  }
+
   async updatePasswordHash(id: number, passwordHash: string, at: Date): Promise<void> {
     await this.db.query('UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1', [id, passwordHash, at]);
   }
@@ -108,4 +151,9 @@ export class UserStore {
     const rows = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM users');
     return rows[0]!.n;
   }
+}
+
+/** PostgreSQL's unique_violation, from either driver. */
+function uniqueViolation(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: string }).code === '23505';
 }

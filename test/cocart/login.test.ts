@@ -150,6 +150,15 @@ describe('POST /wp-json/cocart/v2/login', () => {
     expect(error).toEqual(cocartError(400, 'rest_invalid_param', 'Invalid parameter(s): password'));
   });
 
+  it('answers 400 rest_invalid_param for a NUL character, and 401 for one inside a Basic header', async () => {
+    const json = await login({ username: 'emi\u0000lys', password: 'emilyspass' });
+    expect(json.response.status).toBe(400);
+    expect(json.error).toEqual(cocartError(400, 'rest_invalid_param', 'Invalid parameter(s): username'));
+    const header = await cocartLogin({ client: t.client, headers: { Authorization: basic('emi\u0000lys', 'emilyspass') } });
+    expect(header.response.status).toBe(401);
+    expect(header.error).toEqual(AUTH_FAILED);
+  });
+
   it('answers 400 rest_invalid_json for malformed JSON', async () => {
     const { error, response } = await login({}, { bodySerializer: () => '{"username":' });
     expect(response.status).toBe(400);
@@ -179,6 +188,23 @@ describe('POST /wp-json/cocart/v2/login', () => {
 });
 
 describe('POST /wp-json/cocart/v2/login rate limits', () => {
+  it('charges the account, not the spelling: email and phone forms share one limit', async () => {
+    const limited = await startTestServer({ RATE_LIMITS: 'on', RATE_LIMIT_LOGIN_IP: '100/60', RATE_LIMIT_LOGIN_ACCOUNT: '2/60' });
+    try {
+      const attempt = (username: string, password: string) =>
+        cocartLogin({ client: limited.client, body: { username, password } });
+      expect((await attempt('emilys', 'wrong')).response.status).toBe(401);
+      expect((await attempt('Emily.Johnson@x.dummyjson.com', 'wrong')).response.status).toBe(401);
+      for (const spelling of ['+81 965-431-3024', '819654313024', '(81) 965 431 3024', 'EMILYS']) {
+        const { error, response } = await attempt(spelling, 'emilyspass');
+        expect(response.status, spelling).toBe(429);
+        expect(error).toEqual(cocartError(429, 'cocart_rate_limit_reached', 'Too many requests. Please wait and try again.'));
+      }
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('limits per account and per IP with 429 cocart_rate_limit_reached and Retry-After', async () => {
     const limited = await startTestServer({ RATE_LIMITS: 'on', RATE_LIMIT_LOGIN_IP: '4/60', RATE_LIMIT_LOGIN_ACCOUNT: '2/60' });
     try {

@@ -126,6 +126,14 @@ describe('POST /auth/login', () => {
     expect(error).toEqual({ message: 'expiresInMins must be a number from 1 to 43200' });
   });
 
+  it('answers 400 {message} for a NUL character, which PostgreSQL cannot store', async () => {
+    const { error, response } = await login({ username: 'emi\u0000lys', password: 'emilyspass' });
+    expect(response.status).toBe(400);
+    expect(zDummyjsonError.parse(error).message).toBe('Username and password required');
+    const form = await login({ username: 'emilys', password: 'a\u0000b' }, { headers: FORM, bodySerializer: formBody });
+    expect(form.response.status).toBe(400);
+  });
+
   it('answers 400 for malformed JSON', async () => {
     const { error, response } = await login({}, { bodySerializer: () => '{"username": "emilys", ' });
     expect(response.status).toBe(400);

@@ -50,6 +50,12 @@ describe('GET /auth/me', () => {
     expect(text).not.toContain('argon2');
   });
 
+  it('ignores unknown query parameters, as the original does (cache-busters)', async () => {
+    const { accessToken } = await loginAs(t.client, 'emilys');
+    const response = await fetch(`${t.url}/auth/me?_=1700000000&debug=1`, { headers: bearer(accessToken) });
+    expect(response.status).toBe(200);
+  });
+
   it('accepts the scheme in any case', async () => {
     const { accessToken } = await loginAs(t.client, 'michaelw');
     const { data, response } = await me({ Authorization: `bEaReR ${accessToken}` });

@@ -63,6 +63,18 @@ describe('POST /auth/refresh', () => {
     expect(data!.accessToken).toBeTruthy();
   });
 
+  it('treats a cookie that cookie-parser would decode as JSON (j:...) as no token, never a 500', async () => {
+    for (const value of ['j:123', 'j:true']) {
+      const { error, response } = await dummyjsonRefresh({ client: t.client, headers: { Cookie: `refreshToken=${value}` } });
+      expect(response.status, value).toBe(401);
+      expect(error).toEqual({ message: 'Refresh token required' });
+    }
+    // An object is refused by the contract (the cookie is a string) before the handler runs.
+    const object = await dummyjsonRefresh({ client: t.client, headers: { Cookie: 'refreshToken=j:{}' } });
+    expect(object.response.status).toBe(400);
+    expect(zDummyjsonError.parse(object.error).message).toMatch(/^Invalid request: cookies\.refreshToken/);
+  });
+
   it('prefers the body token over the cookie', async () => {
     const a = await loginAs(t.client, 'emilys');
     const { response } = await refresh({ refreshToken: a.refreshToken }, { headers: { Cookie: 'refreshToken=stale' } });
@@ -188,6 +200,22 @@ describe('POST /auth/refresh rate limits', () => {
       expect(response.status).toBe(429);
       expect(error).toEqual({ message: 'Too many requests, try again later' });
       expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('still revokes on a replay when the account is at its refresh limit', async () => {
+    const limited = await startTestServer({ RATE_LIMITS: 'on', RATE_LIMIT_REFRESH_ACCOUNT: '1/60', REFRESH_REUSE_GRACE_S: '0' });
+    try {
+      const first = await loginAs(limited.client, 'emilys');
+      const second = await dummyjsonRefresh({ client: limited.client, body: { refreshToken: first.refreshToken } });
+      expect(second.response.status).toBe(200);
+      limited.clock.advance(1);
+      const replay = await dummyjsonRefresh({ client: limited.client, body: { refreshToken: first.refreshToken } });
+      expect(replay.response.status).toBe(403);
+      const me = await dummyjsonMe({ client: limited.client, headers: bearer(second.data!.accessToken) });
+      expect(me.response.status).toBe(401);
     } finally {
       await limited.close();
     }

@@ -23,7 +23,8 @@ export function renderError(failure: RequestFailure, _req: Request, res: Respons
         case ErrorCode.RefreshTokenExpired:
           return void send(403, 'cocart_authentication_error', 'Refresh token expired.');
         default:
-          return void send(400, 'cocart_error', failure.error.message);
+          // Codes no CoCart route raises; answered generically rather than with internal text.
+          return void send(400, 'cocart_error', 'Bad request.');
       }
     case 'dialect':
       return void send(failure.error.httpStatus, failure.error.dialectCode ?? 'cocart_error', failure.error.message);

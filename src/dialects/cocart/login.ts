@@ -52,7 +52,7 @@ export function login(s: Services): RequestHandler {
     const client = clientInfo(req);
     const user = await s.passwordLogin.check(username, password, client, { email: true, phone: true });
     const issued = await s.sessions.start(user, policy, client);
-    const access = await issueAccessToken(s, issued, client);
+    const access = await issueAccessToken(s, policy, issued, client);
     const answer: CocartLoginResponse = {
       user_id: String(user.id),
       first_name: user.firstName,

@@ -20,7 +20,7 @@ export function refreshToken(s: Services): RequestHandler {
     const client = clientInfo(req);
     await s.limits.consume('refresh:ip', client.ip ?? 'unknown');
     const issued = await s.sessions.rotate(token, policy, client);
-    const access = await issueAccessToken(s, issued, client);
+    const access = await issueAccessToken(s, policy, issued, client);
     const answer: CocartTokenPair = { token: access.token, refresh_token: issued.refreshToken };
     res.json(answer);
   };

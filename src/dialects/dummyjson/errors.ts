@@ -47,7 +47,8 @@ export function renderError(failure: RequestFailure, req: Request, res: Response
         case ErrorCode.RefreshTokenExpired:
           return void send(403, MESSAGES.invalidRefreshToken);
         default:
-          return void send(400, failure.error.message);
+          // Codes no DummyJSON route raises; answered generically rather than with internal text.
+          return void send(400, 'Bad request');
       }
     case 'rate_limited':
       res.set('Retry-After', String(failure.retryAfterS));

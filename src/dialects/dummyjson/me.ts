@@ -1,13 +1,13 @@
 import type { Request, RequestHandler } from 'express';
 import type { DummyjsonUser } from '../../../generated/client/types.gen.js';
 import type { User } from '../../core/users.js';
-import { bearerToken, clientInfo } from '../../http/request-context.js';
+import { bearerToken, clientInfo, cookie } from '../../http/request-context.js';
 import type { Services } from '../../services.js';
 import { dummyjsonPolicy } from './policy.js';
 
 /** The access token: the Authorization header wins, else the accessToken cookie. */
 export function accessTokenOf(req: Request): string | undefined {
-  return bearerToken(req) ?? (req.cookies as Record<string, string> | undefined)?.accessToken;
+  return bearerToken(req) ?? cookie(req, 'accessToken');
 }
 
 export function profile(u: User): DummyjsonUser {

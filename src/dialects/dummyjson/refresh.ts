@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { DummyjsonRefreshForm, DummyjsonRefreshRequest, DummyjsonTokenPair } from '../../../generated/client/types.gen.js';
-import { clientInfo } from '../../http/request-context.js';
+import { clientInfo, cookie } from '../../http/request-context.js';
 import { DialectError } from '../../http/http-errors.js';
 import type { Services } from '../../services.js';
 import { setAuthCookies } from './cookies.js';
@@ -13,7 +13,7 @@ export function refresh(s: Services): RequestHandler {
   return async (req, res) => {
     const body = (req.body ?? {}) as DummyjsonRefreshRequest | DummyjsonRefreshForm;
     const expiresInMins = parseExpiresInMins(body.expiresInMins);
-    const token = body.refreshToken || (req.cookies as Record<string, string> | undefined)?.refreshToken;
+    const token = body.refreshToken || cookie(req, 'refreshToken');
     if (!token) throw new DialectError(401, MESSAGES.refreshTokenRequired);
     const client = clientInfo(req);
     await s.limits.consume('refresh:ip', client.ip ?? 'unknown');

@@ -1,0 +1,74 @@
+// Customer accounts: self-registration, profile changes, password changes, and the
+// administrative list/read/delete. Every change to a user drops the cached sessions of that
+// user, so the next request sees it (a deactivated or deleted user is refused at once).
+import type { UserStore } from '../store/users.js';
+import type { Clock } from './clock.js';
+import { ErrorCode, GatehouseError } from './errors.js';
+import { passwordWeakness } from './password-policy.js';
+import type { PasswordHasher } from './passwords.js';
+import type { RateLimits } from './rate-limits.js';
+import type { Sessions } from './sessions.js';
+import type { User } from './users.js';
+
+export class Accounts {
+  constructor(
+    private readonly users: UserStore,
+    private readonly passwords: PasswordHasher,
+    private readonly sessions: Sessions,
+    private readonly limits: RateLimits,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Registers a customer, whose username is the email. Throws WeakPassword or EmailTaken. */
+  async register(input: { email: string; password: string; firstName: string; lastName: string }): Promise<User> {
+    const weakness = passwordWeakness(input.password, [input.email]);
+    if (weakness) throw new GatehouseError(ErrorCode.WeakPassword, weakness);
+    return this.users.register(
+      {
+        username: input.email,
+        email: input.email,
+        passwordHash: await this.passwords.hash(input.password),
+        firstName: input.firstName,
+        lastName: input.lastName,
+        role: 'user',
+      },
+      new Date(this.clock.now()),
+    );
+  }
+
+  get(id: number): Promise<User | undefined> {
+    return this.users.findById(id);
+  }
+
+  async list(page: number, pageSize: number): Promise<{ users: User[]; total: number }> {
+    return this.users.list((page - 1) * pageSize, pageSize);
+  }
+
+  async update(id: number, changes: { email?: string; firstName?: string; lastName?: string }): Promise<User | undefined> {
+    const user = await this.users.update(id, changes, new Date(this.clock.now()));
+    this.sessions.userChanged(id);
+    return user;
+  }
+
+  /**
+   * Changes a password after checking the current one (rate limited like a login), and
+   * revokes every other session of the user: whoever else knew the old password is out.
+   */
+  async changePassword(user: User, current: string, next: string, keepSessionId: string): Promise<void> {
+    await this.limits.consume('login:account', `user:${user.id}`);
+    const ok = await this.passwords.verify(await this.users.passwordHash(user.id), current);
+    if (!ok) throw new GatehouseError(ErrorCode.InvalidCredentials, 'current password is wrong');
+    await this.limits.refund('login:account', `user:${user.id}`);
+    const weakness = passwordWeakness(next, [user.email, user.username]);
+    if (weakness) throw new GatehouseError(ErrorCode.WeakPassword, weakness);
+    await this.users.updatePasswordHash(user.id, await this.passwords.hash(next), new Date(this.clock.now()));
+    await this.sessions.revokeAllForUser(user.id, 'password_change', { exceptSessionId: keepSessionId });
+  }
+
+  /** Deletes a user; their sessions go with them (ON DELETE CASCADE), so their tokens die at once. */
+  async delete(id: number): Promise<boolean> {
+    const deleted = await this.users.delete(id);
+    this.sessions.userChanged(id);
+    return deleted;
+  }
+}

@@ -1,0 +1,61 @@
+// Concurrent refreshes with one refresh token, on whichever engine the suite runs on (PGlite,
+// or PostgreSQL with TEST_DATABASE_URL, where transactions really run in parallel): never two
+// fresh chains outside the documented grace rule.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cocartRefreshToken, cocartValidateToken, dummyjsonMe, dummyjsonRefresh } from '../generated/client/sdk.gen.js';
+import { cocartLoginAs, UA } from './helpers/cocart.js';
+import { bearer, loginAs } from './helpers/dummyjson.js';
+import { startTestServer, type TestServer } from './helpers/gatehouse.js';
+
+const PARALLEL = 8;
+
+describe('concurrent refreshes of one refresh token', () => {
+  let strict: TestServer;
+  let lenient: TestServer;
+  beforeAll(async () => {
+    [strict, lenient] = await Promise.all([
+      startTestServer({ REFRESH_REUSE_GRACE_S: '0' }),
+      startTestServer({ REFRESH_REUSE_GRACE_S: '30' }),
+    ]);
+  });
+  afterAll(() => Promise.all([strict.close(), lenient.close()]));
+
+  it('CoCart (no grace window): exactly one succeeds, the rest are replays that revoke the session', async () => {
+    const login = await cocartLoginAs(strict.client);
+    const results = await Promise.all(
+      Array.from({ length: PARALLEL }, () =>
+        cocartRefreshToken({ client: strict.client, body: { refresh_token: login.extras.jwt_refresh }, headers: { 'User-Agent': UA } }),
+      ),
+    );
+    const ok = results.filter((r) => r.response.status === 200);
+    expect(ok).toHaveLength(1);
+    expect(results.filter((r) => r.response.status === 403)).toHaveLength(PARALLEL - 1);
+    // The replays revoked the session, so the one winner's pair is dead too.
+    const validate = await cocartValidateToken({ client: strict.client, headers: { ...bearer(ok[0]!.data!.token), 'User-Agent': UA } });
+    expect(validate.response.status).toBe(401);
+    const again = await cocartRefreshToken({ client: strict.client, body: { refresh_token: ok[0]!.data!.refresh_token }, headers: { 'User-Agent': UA } });
+    expect(again.response.status).toBe(403);
+  });
+
+  it('DummyJSON with REFRESH_REUSE_GRACE_S=0: exactly one succeeds and the session is revoked', async () => {
+    const login = await loginAs(strict.client, 'michaelw');
+    const results = await Promise.all(
+      Array.from({ length: PARALLEL }, () => dummyjsonRefresh({ client: strict.client, body: { refreshToken: login.refreshToken } })),
+    );
+    expect(results.filter((r) => r.response.status === 200)).toHaveLength(1);
+    expect((await dummyjsonMe({ client: strict.client, headers: bearer(login.accessToken) })).response.status).toBe(401);
+  });
+
+  it('DummyJSON within the grace window: every concurrent tab gets its own working pair', async () => {
+    const login = await loginAs(lenient.client, 'sophiab');
+    const results = await Promise.all(
+      Array.from({ length: PARALLEL }, () => dummyjsonRefresh({ client: lenient.client, body: { refreshToken: login.refreshToken } })),
+    );
+    expect(results.map((r) => r.response.status)).toEqual(Array(PARALLEL).fill(200));
+    const tokens = new Set(results.map((r) => r.data!.refreshToken));
+    expect(tokens.size).toBe(PARALLEL);
+    for (const r of results) {
+      expect((await dummyjsonMe({ client: lenient.client, headers: bearer(r.data!.accessToken) })).response.status).toBe(200);
+    }
+  });
+});
