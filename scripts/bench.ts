@@ -1,14 +1,15 @@
 // `npm run bench`: how fast Gatehouse answers, measured against a bare Express 5 app on the same
 // machine in the same run, so the ratios mean something even where the absolute numbers do not.
 //
-// Every server is a child process started here, benchmarked alone (the load generator shares
-// the CPU with it, and a second idle server would only add noise), then stopped. Any non-2xx
+// Every server is a child process started here; the targets are measured one at a time (the
+// load generator shares the CPU with the server), in rounds that interleave them. Any non-2xx
 // answer or connection error is flagged and makes the run exit 1: a benchmark of failures
 // measures the failure path, not the server.
 //
-//   npm run bench -- [--duration 10] [--connections 50] [--quick] [--json results.json]
-import { spawn, type ChildProcess } from 'node:child_process';
+//   npm run bench -- [--duration 10] [--rounds 3] [--connections 50] [--quick] [--json results.json]
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -33,6 +34,7 @@ const TARGET_ME_VS_BARE_PCT = 35;
 // Options
 
 interface Options {
+  rounds: number;
   durationS: number;
   warmupS: number;
   connections: number;
@@ -44,6 +46,7 @@ interface Options {
 
 const USAGE = `usage: npm run bench -- [options]
   --duration S              seconds measured per target (default 10)
+  --rounds N                measure every target N times, interleaved; report medians (default 1)
   --warmup S                discarded warm-up seconds before each measurement (default 2)
   --quick                   --duration 3 --warmup 1, and 3 s of raw argon2
   --connections N           connections for the cheap GETs (default 50)
@@ -52,25 +55,14 @@ const USAGE = `usage: npm run bench -- [options]
   --json FILE               also write the raw numbers to FILE`;
 
 function parseOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      duration: { type: 'string' },
-      warmup: { type: 'string' },
-      quick: { type: 'boolean', default: false },
-      connections: { type: 'string', default: '50' },
-      'refresh-connections': { type: 'string', default: '20' },
-      'login-connections': { type: 'string', default: '8' },
-      json: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
+  const { values } = parseFlags(argv);
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
   }
   const quick = values.quick;
   return {
+    rounds: positiveInt('--rounds', values.rounds),
     durationS: positiveInt('--duration', values.duration ?? (quick ? '3' : '10')),
     warmupS: positiveInt('--warmup', values.warmup ?? (quick ? '1' : '2')),
     connections: positiveInt('--connections', values.connections),
@@ -79,6 +71,28 @@ function parseOptions(argv: string[]): Options {
     argon2S: quick ? 3 : 5,
     json: values.json,
   };
+}
+
+function parseFlags(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      options: {
+        duration: { type: 'string' },
+        rounds: { type: 'string', default: '1' },
+        warmup: { type: 'string' },
+        quick: { type: 'boolean', default: false },
+        connections: { type: 'string', default: '50' },
+        'refresh-connections': { type: 'string', default: '20' },
+        'login-connections': { type: 'string', default: '8' },
+        json: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    // An unknown or malformed flag: say so with the usage, not with a stack trace.
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
 }
 
 function positiveInt(flag: string, value: string): number {
@@ -149,7 +163,8 @@ function waitForLine(name: string, child: ChildProcess, ready: RegExp, timeoutMs
         clearTimeout(timer);
         child.off('exit', onExit);
         resolve();
-      } else if (isReady && forwarded++ < 20) {
+      } else if (isReady && !line.startsWith('  ') && forwarded++ < 20) {
+        // Indented lines are the rest of the start-up banner; anything else is news.
         process.stderr.write(`[${name}] ${line}\n`);
       }
     });
@@ -250,16 +265,40 @@ async function startGatehouse(validateResponses: boolean): Promise<Server> {
   return { name, url, child };
 }
 
-/** Runs `body` against a freshly started server, and always stops it afterwards. */
-async function withServer(start: () => Promise<Server>, body: (server: Server) => Promise<void>): Promise<void> {
-  process.stderr.write('» starting a server…\n');
-  const server = await start();
-  process.stderr.write(`» ${server.name} ready on ${server.url} (pid ${server.child.pid})\n`);
+interface Servers {
+  bare: Server;
+  validationOff: Server;
+  validationOn: Server;
+}
+
+/**
+ * All three servers stay up for the whole run, so that rounds can interleave the targets: a
+ * drift in the machine's speed then touches every target alike, not just the last ones. An
+ * idle server costs next to nothing, and whatever it does use is counted under "others".
+ * They start one after the other because Gatehouse's start-up (argon2 seeding) is CPU-heavy.
+ */
+async function startServers(): Promise<Servers> {
+  const started: Server[] = [];
+  const start = async (how: () => Promise<Server>) => {
+    const server = await how();
+    started.push(server);
+    process.stderr.write(`» ${server.name} ready on ${server.url} (pid ${server.child.pid})\n`);
+    return server;
+  };
   try {
-    await body(server);
-  } finally {
-    await stopChild(server.child);
+    return {
+      bare: await start(startBaseline),
+      validationOff: await start(() => startGatehouse(false)),
+      validationOn: await start(() => startGatehouse(true)),
+    };
+  } catch (err) {
+    await Promise.all(started.map((server) => stopChild(server.child)));
+    throw err;
   }
+}
+
+async function stopServers(servers: Servers): Promise<void> {
+  await Promise.all(Object.values(servers).map((server: Server) => stopChild(server.child)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -323,6 +362,23 @@ interface Scenario {
    * tokens already spent on the server: a chain must never outlive its run.
    */
   prepare(url: string): Promise<autocannon.Options>;
+}
+
+/** A scenario and the server it runs against. */
+interface Target {
+  scenario: Scenario;
+  server: Server;
+}
+
+/** In table order: each Gatehouse row next to the one it is compared with. */
+function targets(o: Options, servers: Servers): Target[] {
+  return [
+    { scenario: bareScenario(o), server: servers.bare },
+    { scenario: meScenario(o, 'off'), server: servers.validationOff },
+    { scenario: meScenario(o, 'on'), server: servers.validationOn },
+    { scenario: refreshScenario(o), server: servers.validationOff },
+    { scenario: loginScenario(o), server: servers.validationOff },
+  ];
 }
 
 function bareScenario(o: Options): Scenario {
@@ -402,14 +458,106 @@ function loginScenario(o: Options): Scenario {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Who used the CPU. The load generator and the server already fill both cores, so any third
+// process (a test run, a build) silently takes throughput from one target and not from the
+// next, and the ratios stop meaning anything. So we wait for a quiet machine before each
+// target, measure what others used during it, and repeat a run they disturbed. Splitting our
+// own use between server and load generator also shows which of the two was the bottleneck.
+// Linux only (/proc); elsewhere these numbers are simply missing.
+
+interface CpuSample {
+  at: number;
+  /** CPU seconds spent busy by the whole machine, all cores together. */
+  machineS: number;
+  /** CPU seconds used by this process, i.e. the load generator (autocannon runs in it). */
+  selfS: number;
+  /** CPU seconds used by the server under test, all its threads (0 when there is none). */
+  serverS: number;
+}
+
+interface CpuUse {
+  /** Share of the machine's total capacity used by other processes, in %. */
+  otherPct: number;
+  /** Cores' worth of CPU used by the server and by the load generator. */
+  serverCores: number;
+  loadGeneratorCores: number;
+}
+
+const TICKS_PER_S = 100; // USER_HZ: 100 on every mainstream Linux
+
+function machineBusyS(): number {
+  return os.cpus().reduce((sum, c) => sum + c.times.user + c.times.nice + c.times.sys + c.times.irq, 0) / 1000;
+}
+
+/** utime + stime of a process from /proc/<pid>/stat, or undefined off Linux or once it is gone. */
+function processCpuS(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name may hold spaces and parentheses: fields are counted after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S; // fields 14 and 15 of proc(5)
+  } catch {
+    return undefined;
+  }
+}
+
+function sampleCpu(serverPid: number | undefined): CpuSample | undefined {
+  const selfS = processCpuS(process.pid);
+  const serverS = serverPid === undefined ? 0 : processCpuS(serverPid);
+  if (selfS === undefined || serverS === undefined) return undefined;
+  return { at: performance.now(), machineS: machineBusyS(), selfS, serverS };
+}
+
+function cpuUse(from: CpuSample | undefined, to: CpuSample | undefined): CpuUse | undefined {
+  if (!from || !to) return undefined;
+  const wallS = (to.at - from.at) / 1000;
+  const serverS = to.serverS - from.serverS;
+  const selfS = to.selfS - from.selfS;
+  const otherS = to.machineS - from.machineS - serverS - selfS;
+  return {
+    otherPct: Math.max(0, (100 * otherS) / (wallS * os.cpus().length)),
+    serverCores: serverS / wallS,
+    loadGeneratorCores: selfS / wallS,
+  };
+}
+
+/** Above this share of the machine used by others, a run's numbers are not comparable. */
+const BUSY_PCT = 10;
+/** How long to wait for a quiet machine, and how often to repeat a disturbed run. */
+const QUIET_WAIT_S = 90;
+const ATTEMPTS = 3;
+
+/** Waits (up to QUIET_WAIT_S) until others use less than BUSY_PCT of the machine for a full second. */
+async function waitForQuietMachine(serverPid: number | undefined): Promise<void> {
+  const deadline = Date.now() + QUIET_WAIT_S * 1000;
+  let told = false;
+  for (;;) {
+    const from = sampleCpu(serverPid);
+    await sleep(1000);
+    const use = cpuUse(from, sampleCpu(serverPid));
+    if (use === undefined || use.otherPct < BUSY_PCT) return;
+    if (Date.now() > deadline) {
+      process.stderr.write(`  !! still busy after ${QUIET_WAIT_S} s; measuring anyway\n`);
+      return;
+    }
+    if (!told) process.stderr.write(`  other processes use ${fmt(use.otherPct)} % of the CPU; waiting for them…\n`);
+    told = true;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Running and summarising
 
 interface Run {
+  round: number;
   key: string;
   label: string;
   connections: number;
   durationS: number;
   requestsPerSec: number;
+  /** Spread of the per-second samples: on a shared 2-core machine it is rarely small. */
+  requestsPerSecStddev: number;
   totalRequests: number;
   latencyAvgMs: number;
   latencyP50Ms: number;
@@ -418,21 +566,31 @@ interface Run {
   errors: number;
   timeouts: number;
   statusCodes: Record<string, number>;
+  /** CPU use during the measurement (Linux only). */
+  cpu: CpuUse | undefined;
+  /** 1 unless earlier attempts were disturbed by other processes and thrown away. */
+  attempt: number;
 }
 
 function failed(run: Pick<Run, 'non2xx' | 'errors' | 'timeouts' | 'totalRequests'>): boolean {
   return run.non2xx > 0 || run.errors > 0 || run.timeouts > 0 || run.totalRequests === 0;
 }
 
-function summarise(s: Scenario, r: autocannon.Result): Run {
+function busy(run: Run): boolean {
+  return (run.cpu?.otherPct ?? 0) >= BUSY_PCT;
+}
+
+function summarise(s: Scenario, round: number, r: autocannon.Result, cpu: CpuUse | undefined, attempt: number): Run {
   const statusCodes: Record<string, number> = {};
   for (const [code, stat] of Object.entries(r.statusCodeStats ?? {})) statusCodes[code] = stat.count ?? 0;
   return {
+    round,
     key: s.key,
     label: s.label,
     connections: s.connections,
     durationS: r.duration,
     requestsPerSec: r.requests.average,
+    requestsPerSecStddev: r.requests.stddev,
     totalRequests: r.requests.total,
     latencyAvgMs: r.latency.average,
     latencyP50Ms: r.latency.p50,
@@ -441,18 +599,40 @@ function summarise(s: Scenario, r: autocannon.Result): Run {
     errors: r.errors,
     timeouts: r.timeouts,
     statusCodes,
+    cpu,
+    attempt,
   };
 }
 
-async function runScenario(s: Scenario, url: string, o: Options): Promise<Run> {
-  process.stderr.write(`» ${s.label}: ${s.connections} connections, ${o.warmupS} s warm-up, ${o.durationS} s measured\n`);
+/** Warm-up, then measurement; repeated when other processes took a share of the CPU meanwhile. */
+async function runScenario(t: Target, round: number, o: Options): Promise<Run> {
+  const s = t.scenario;
+  const of = o.rounds > 1 ? ` (round ${round} of ${o.rounds})` : '';
+  process.stderr.write(`» ${s.label}${of}: ${s.connections} connections, ${o.warmupS} s warm-up, ${o.durationS} s measured\n`);
+  for (let attempt = 1; ; attempt++) {
+    const run = await measureOnce(t, round, o, attempt);
+    const use = run.cpu
+      ? `; CPU: server ${fmt(run.cpu.serverCores, 2)}, load generator ${fmt(run.cpu.loadGeneratorCores, 2)} cores, others ${fmt(run.cpu.otherPct)} %`
+      : '';
+    const notes = [failed(run) ? `!! ${describeFailure(run)}` : '', busy(run) ? '!! disturbed by other processes' : ''];
+    process.stderr.write(`  ${[`${fmt(run.requestsPerSec)} req/s, p99 ${run.latencyP99Ms} ms${use}`, ...notes.filter(Boolean)].join('  ')}\n`);
+    // A failed run is never retried away: its failures must reach the report and the exit code.
+    if (!busy(run) || failed(run) || attempt === ATTEMPTS) return run;
+    process.stderr.write(`  repeating (attempt ${attempt + 1} of ${ATTEMPTS})\n`);
+  }
+}
+
+async function measureOnce({ scenario: s, server }: Target, round: number, o: Options, attempt: number): Promise<Run> {
+  await waitForQuietMachine(server.child.pid);
   const common = { connections: s.connections, pipelining: 1 };
   // The warm-up lets V8 optimise the hot paths and fills caches; its numbers are dropped.
-  const warmup = summarise(s, await autocannon({ ...(await s.prepare(url)), ...common, duration: o.warmupS }));
-  if (failed(warmup)) process.stderr.write(`  !! the warm-up already failed: ${describeFailure(warmup)}\n`);
-  const run = summarise(s, await autocannon({ ...(await s.prepare(url)), ...common, duration: o.durationS }));
-  process.stderr.write(`  ${fmt(run.requestsPerSec)} req/s, p99 ${run.latencyP99Ms} ms${failed(run) ? `  !! ${describeFailure(run)}` : ''}\n`);
-  return run;
+  const warmup = await autocannon({ ...(await s.prepare(server.url)), ...common, duration: o.warmupS });
+  const warm = summarise(s, round, warmup, undefined, attempt);
+  if (failed(warm)) process.stderr.write(`  !! the warm-up already failed: ${describeFailure(warm)}\n`);
+  const options = await s.prepare(server.url);
+  const before = sampleCpu(server.child.pid);
+  const result = await autocannon({ ...options, ...common, duration: o.durationS });
+  return summarise(s, round, result, cpuUse(before, sampleCpu(server.child.pid)), attempt);
 }
 
 function describeFailure(r: Run): string {
@@ -470,6 +650,10 @@ interface Argon2Result {
   seconds: number;
   verifications: number;
   perSecond: number;
+  /** CPU seconds the child used, all threads: lets us tell what other processes took meanwhile. */
+  cpuS: number;
+  /** Share of the machine used by other processes meanwhile, in % (Linux only). */
+  otherCpuPct?: number | undefined;
 }
 
 /**
@@ -495,11 +679,25 @@ async function lane() {
 }
 await Promise.all(Array.from({ length: inFlight }, lane));
 const elapsed = (performance.now() - start) / 1000;
-console.log(JSON.stringify({ inFlight, seconds: elapsed, verifications, perSecond: verifications / elapsed }));
+const { user, system } = process.cpuUsage();
+console.log(JSON.stringify({ inFlight, seconds: elapsed, verifications, perSecond: verifications / elapsed, cpuS: (user + system) / 1e6 }));
 `;
 
+/** Like a benchmark run: waits for a quiet machine, and repeats a measurement others disturbed. */
 async function measureArgon2(o: Options): Promise<Argon2Result> {
   process.stderr.write(`» raw argon2id verify: ${ARGON2_IN_FLIGHT} in flight for ${o.argon2S} s\n`);
+  for (let attempt = 1; ; attempt++) {
+    await waitForQuietMachine(undefined);
+    const result = await measureArgon2Once(o);
+    const others = result.otherCpuPct ?? 0;
+    process.stderr.write(`  ${fmt(result.perSecond, 1)} verifications/s; others ${fmt(others)} %${others >= BUSY_PCT ? '  !! disturbed by other processes' : ''}\n`);
+    if (others < BUSY_PCT || attempt === ATTEMPTS) return result;
+    process.stderr.write(`  repeating (attempt ${attempt + 1} of ${ATTEMPTS})\n`);
+  }
+}
+
+async function measureArgon2Once(o: Options): Promise<Argon2Result> {
+  const before = sampleCpu(undefined);
   const child = startNode('argon2', ['--input-type=module', '-e', ARGON2_CHILD], {
     BENCH_ARGON2_PARAMS: JSON.stringify(ARGON2_PARAMS),
     BENCH_ARGON2_SECONDS: String(o.argon2S),
@@ -509,7 +707,11 @@ async function measureArgon2(o: Options): Promise<Argon2Result> {
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   const [code] = (await once(child, 'exit')) as [number | null];
   if (code !== 0) throw new Error(`the argon2 measurement exited with code ${code}`);
-  return JSON.parse(output.trim()) as Argon2Result;
+  const result = JSON.parse(output.trim()) as Argon2Result;
+  // The child is gone from /proc by now: count its CPU as if it were the server's.
+  const after = sampleCpu(undefined);
+  const use = before && after ? cpuUse(before, { ...after, serverS: result.cpuS }) : undefined;
+  return { ...result, otherCpuPct: use?.otherPct };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -517,6 +719,8 @@ async function measureArgon2(o: Options): Promise<Argon2Result> {
 
 interface Machine {
   date: string;
+  /** The code measured: the commit, plus "(modified)" when src/ differs from it. */
+  commit: string;
   node: string;
   cpu: string;
   cores: number;
@@ -527,6 +731,7 @@ function describeMachine(): Machine {
   const cpus = os.cpus();
   return {
     date: new Date().toISOString(),
+    commit: describeCommit(),
     node: process.version,
     cpu: cpus[0]?.model.trim() ?? 'unknown',
     cores: cpus.length,
@@ -534,50 +739,130 @@ function describeMachine(): Machine {
   };
 }
 
+/** Numbers belong to a version of the code; src/ may hold uncommitted edits while we measure. */
+function describeCommit(): string {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+  try {
+    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', 'src') ? ' (src/ modified)' : ''}`;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
+
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const pct = (part: number, whole: number) => (whole > 0 ? (100 * part) / whole : Number.NaN);
 
+function median(values: number[]): number {
+  const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** One table row: a target over all its rounds. Medians, so one disturbed round cannot skew it. */
+interface Row {
+  key: string;
+  label: string;
+  connections: number;
+  requestsPerSec: number;
+  latencyP99Ms: number;
+  non2xx: number;
+  errors: number;
+  failed: boolean;
+  serverCores: number | undefined;
+  loadGeneratorCores: number | undefined;
+  /** The worst round. */
+  otherCpuPct: number | undefined;
+}
+
+function toRows(runs: Run[]): Row[] {
+  const keys = [...new Set(runs.map((r) => r.key))];
+  return keys.map((key) => {
+    const mine = runs.filter((r) => r.key === key);
+    const first = mine[0]!;
+    const cpu = mine.map((r) => r.cpu).filter((c) => c !== undefined);
+    return {
+      key,
+      label: first.label,
+      connections: first.connections,
+      requestsPerSec: median(mine.map((r) => r.requestsPerSec)),
+      latencyP99Ms: median(mine.map((r) => r.latencyP99Ms)),
+      non2xx: mine.reduce((sum, r) => sum + r.non2xx, 0),
+      errors: mine.reduce((sum, r) => sum + r.errors, 0),
+      failed: mine.some(failed),
+      serverCores: cpu.length ? median(cpu.map((c) => c.serverCores)) : undefined,
+      loadGeneratorCores: cpu.length ? median(cpu.map((c) => c.loadGeneratorCores)) : undefined,
+      otherCpuPct: cpu.length ? Math.max(...cpu.map((c) => c.otherPct)) : undefined,
+    };
+  });
+}
+
 interface Derived {
+  /** GET /auth/me (validation off) over bare Express, per round (both measured minutes apart at most). */
+  meOffVsBarePctByRound: number[];
   meOffVsBarePct: number;
+  /** The share of throughput lost by checking every response against the contract, per round. */
+  validationCostPctByRound: number[];
   validationCostPct: number;
   loginVsArgon2Pct: number;
   targetMet: boolean;
 }
 
-function derive(runs: Map<string, Run>, argon2: Argon2Result): Derived {
-  const rps = (key: string) => runs.get(key)?.requestsPerSec ?? Number.NaN;
-  const meOffVsBarePct = pct(rps('me-off'), rps('bare'));
+/** Ratios are taken within each round, then the median: pairs measured close together drift least. */
+function derive(runs: Run[], rows: Row[], argon2: Argon2Result, rounds: number): Derived {
+  const rps = (key: string, round: number) => runs.find((r) => r.key === key && r.round === round)?.requestsPerSec ?? Number.NaN;
+  const byRound = (f: (round: number) => number) => Array.from({ length: rounds }, (_, i) => f(i + 1));
+  const meOffVsBarePctByRound = byRound((n) => pct(rps('me-off', n), rps('bare', n)));
+  const validationCostPctByRound = byRound((n) => pct(rps('me-off', n) - rps('me-on', n), rps('me-off', n)));
+  const meOffVsBarePct = median(meOffVsBarePctByRound);
   return {
+    meOffVsBarePctByRound,
     meOffVsBarePct,
-    // The share of throughput lost by checking every response against the contract.
-    validationCostPct: pct(rps('me-off') - rps('me-on'), rps('me-off')),
-    loginVsArgon2Pct: pct(rps('login-off'), argon2.perSecond),
+    validationCostPctByRound,
+    validationCostPct: median(validationCostPctByRound),
+    loginVsArgon2Pct: pct(rows.find((r) => r.key === 'login-off')?.requestsPerSec ?? Number.NaN, argon2.perSecond),
     targetMet: meOffVsBarePct >= TARGET_ME_VS_BARE_PCT,
   };
 }
 
-function report(m: Machine, o: Options, runs: Run[], argon2: Argon2Result, d: Derived): string {
-  const bare = runs.find((r) => r.key === 'bare')?.requestsPerSec ?? Number.NaN;
-  const rows = runs.map(
-    (r) =>
-      `| ${r.label} | ${r.connections} | ${fmt(r.requestsPerSec)} | ${fmt(r.latencyP99Ms)} | ${r.non2xx}${r.errors + r.timeouts > 0 ? ` (+${r.errors} errors)` : ''}${failed(r) ? ' **FAILED**' : ''} | ${fmt(pct(r.requestsPerSec, bare), 1)} % |`,
-  );
+function report(m: Machine, o: Options, rows: Row[], argon2: Argon2Result, d: Derived): string {
+  const rps = (key: string) => rows.find((r) => r.key === key)?.requestsPerSec ?? Number.NaN;
   const p = ARGON2_PARAMS;
+  const perRound = (values: number[]) => (o.rounds > 1 ? ` (rounds: ${values.map((v) => `${fmt(v, 1)} %`).join(', ')})` : '');
+  const stat = o.rounds > 1 ? `median of ${o.rounds}` : 'avg';
   return [
     `## Gatehouse benchmark, ${m.date}`,
     '',
-    `- Node ${m.node} on ${m.platform}; CPU: ${m.cpu}, ${m.cores} cores (autocannon runs in this process, on the same cores)`,
-    `- ${o.durationS} s measured per target after a discarded ${o.warmupS} s warm-up; one target at a time`,
+    `- Commit ${m.commit}; Node ${m.node} on ${m.platform}; CPU: ${m.cpu}, ${m.cores} cores (autocannon runs in this process, on the same cores)`,
+    `- ${o.durationS} s measured per target after a discarded ${o.warmupS} s warm-up; one target at a time; ${o.rounds} round(s)`,
     '',
-    '| target | connections | req/s (avg) | p99 latency (ms) | non-2xx | vs bare Express |',
-    '| --- | ---: | ---: | ---: | ---: | ---: |',
-    ...rows,
+    `| target | connections | req/s (${stat}) | p99 latency (ms) | non-2xx | vs bare Express | CPU cores: server / autocannon | CPU used by others |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map((r) => tableRow(r, rps('bare'))),
     '',
-    `- Response validation on \`GET /auth/me\` costs ${fmt(d.validationCostPct, 1)} % of throughput (${fmt(runs.find((r) => r.key === 'me-off')?.requestsPerSec ?? Number.NaN)} → ${fmt(runs.find((r) => r.key === 'me-on')?.requestsPerSec ?? Number.NaN)} req/s).`,
+    ...busyWarning(rows),
+    ...((argon2.otherCpuPct ?? 0) >= BUSY_PCT ? [`- **Warning:** other processes used ${fmt(argon2.otherCpuPct ?? 0)} % of the CPU during the raw argon2 measurement.`] : []),
+    `- \`GET /auth/me\` (validation off) reaches ${fmt(d.meOffVsBarePct, 1)} % of bare Express${perRound(d.meOffVsBarePctByRound)}. Target ≥ ${TARGET_ME_VS_BARE_PCT} %: **${d.targetMet ? 'met' : 'not met'}**.`,
+    `- Response validation on \`GET /auth/me\` costs ${fmt(d.validationCostPct, 1)} % of throughput${perRound(d.validationCostPctByRound)}: ${fmt(rps('me-off'))} → ${fmt(rps('me-on'))} req/s.`,
     `- Raw argon2id verify (m=${p.memoryCost} KiB, t=${p.timeCost}, p=${p.parallelism}; ${argon2.inFlight} in flight): ${fmt(argon2.perSecond, 1)} verifications/s; logins reach ${fmt(d.loginVsArgon2Pct, 1)} % of that.`,
-    `- Target: \`GET /auth/me\` (validation off) ≥ ${TARGET_ME_VS_BARE_PCT} % of bare Express: ${fmt(d.meOffVsBarePct, 1)} %, **${d.targetMet ? 'met' : 'not met'}**.`,
   ].join('\n');
+}
+
+function tableRow(r: Row, bareRps: number): string {
+  const non2xx = `${r.non2xx}${r.errors > 0 ? ` (+${r.errors} errors)` : ''}${r.failed ? ' **FAILED**' : ''}`;
+  const cores = r.serverCores === undefined ? 'n/a' : `${fmt(r.serverCores, 2)} / ${fmt(r.loadGeneratorCores ?? Number.NaN, 2)}`;
+  const others = r.otherCpuPct === undefined ? 'n/a' : `${fmt(r.otherCpuPct)} %${r.otherCpuPct >= BUSY_PCT ? ' **busy**' : ''}`;
+  const cells = [r.label, r.connections, fmt(r.requestsPerSec), fmt(r.latencyP99Ms), non2xx, `${fmt(pct(r.requestsPerSec, bareRps), 1)} %`, cores, others];
+  return `| ${cells.join(' | ')} |`;
+}
+
+function busyWarning(rows: Row[]): string[] {
+  const busyRows = rows.filter((r) => (r.otherCpuPct ?? 0) >= BUSY_PCT);
+  if (busyRows.length === 0) return [];
+  return [
+    `- **Warning:** other processes used ≥ ${BUSY_PCT} % of the CPU during ${busyRows.map((r) => r.label).join('; ')}, even after ${ATTEMPTS} attempts. Those rows are not comparable with the others; rerun on a quiet machine.`,
+  ];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -585,40 +870,32 @@ function report(m: Machine, o: Options, runs: Run[], argon2: Argon2Result, d: De
 async function main(): Promise<number> {
   const o = parseOptions(process.argv.slice(2));
   const machine = describeMachine();
-  const runs: Run[] = [];
 
-  await withServer(startBaseline, async ({ url }) => {
-    runs.push(await runScenario(bareScenario(o), url, o));
-  });
-  await withServer(
-    () => startGatehouse(false),
-    async ({ url }) => {
-      runs.push(await runScenario(meScenario(o, 'off'), url, o));
-      runs.push(await runScenario(refreshScenario(o), url, o));
-      runs.push(await runScenario(loginScenario(o), url, o));
-    },
-  );
-  await withServer(
-    () => startGatehouse(true),
-    async ({ url }) => {
-      runs.push(await runScenario(meScenario(o, 'on'), url, o));
-    },
-  );
-  // me-on ran last (it needs its own server) but belongs next to me-off in the table.
-  runs.sort((a, b) => order(a.key) - order(b.key));
+  process.stderr.write('» starting the servers…\n');
+  const servers = await startServers();
+  const runs: Run[] = [];
+  try {
+    const list = targets(o, servers);
+    for (let round = 1; round <= o.rounds; round++) {
+      for (const target of list) runs.push(await runScenario(target, round, o));
+    }
+  } finally {
+    await stopServers(servers);
+  }
   const argon2 = await measureArgon2(o);
 
-  const derived = derive(new Map(runs.map((r) => [r.key, r])), argon2);
-  process.stdout.write(`\n${report(machine, o, runs, argon2, derived)}\n`);
+  const rows = toRows(runs);
+  const derived = derive(runs, rows, argon2, o.rounds);
+  process.stdout.write(`\n${report(machine, o, rows, argon2, derived)}\n`);
 
   if (o.json) {
-    await writeFile(o.json, `${JSON.stringify({ machine, options: o, runs, argon2, derived }, null, 2)}\n`);
+    await writeFile(o.json, `${JSON.stringify({ machine, options: o, rows, derived, argon2, runs }, null, 2)}\n`);
     process.stderr.write(`» raw numbers written to ${o.json}\n`);
   }
 
   const failures = runs.filter(failed);
   if (failures.length > 0) {
-    const lines = failures.map((r) => `!!   ${r.label}: ${describeFailure(r)}`);
+    const lines = failures.map((r) => `!!   ${r.label}, round ${r.round}: ${describeFailure(r)}`);
     process.stderr.write(
       `\n!! ${failures.length} run(s) got non-2xx answers or errors; their numbers measure failures, not the server:\n${lines.join('\n')}\n`,
     );
@@ -627,16 +904,13 @@ async function main(): Promise<number> {
   return 0;
 }
 
-function order(key: string): number {
-  return ['bare', 'me-off', 'me-on', 'refresh-off', 'login-off'].indexOf(key);
-}
-
 main().then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`${err instanceof UsageError ? `${err.message}\n${USAGE}` : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    const message = err instanceof UsageError ? `${err.message}\n${USAGE}` : err instanceof Error ? (err.stack ?? err.message) : String(err);
+    process.stderr.write(`${message}\n`);
     process.exitCode = 1;
     killAllChildren();
   },
