@@ -7,6 +7,7 @@ import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { cocart } from './dialects/cocart/index.js';
 import { dummyjson } from './dialects/dummyjson/index.js';
+import { maho } from './dialects/maho/index.js';
 import { ownsPath, type Dialect } from './http/dialect.js';
 import { classify, describeIssues, type RequestFailure } from './http/http-errors.js';
 import { requestId, requestLogger } from './http/logging.js';
@@ -15,7 +16,7 @@ import { findNul, hasBody } from './http/request-context.js';
 import type { Services } from './services.js';
 import { systemRouter } from './system/index.js';
 
-export const DIALECTS: readonly Dialect[] = [dummyjson, cocart];
+export const DIALECTS: readonly Dialect[] = [dummyjson, cocart, maho];
 
 export function createApp(s: Services, logger: Logger): express.Express {
   const { config } = s;

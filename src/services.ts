@@ -43,10 +43,10 @@ export async function createServices(config: Config, opts: { clock?: Clock } = {
     const users = new UserStore(db);
     const passwords = await PasswordHasher.create();
     const seeded = config.seedDemo ? await seedDemoUsers(users, passwords, clock) : false;
-    const servicePrincipals = new ServicePrincipals(new ServicePrincipalRows(db), clock);
-    if (seeded) await seedDemoServicePrincipals(servicePrincipals);
     const keys = await KeyRing.open(db, clock);
     const limits = new RateLimits(config.rateLimits);
+    const servicePrincipals = new ServicePrincipals(new ServicePrincipalRows(db), limits, clock);
+    if (seeded) await seedDemoServicePrincipals(servicePrincipals);
     const tokens = new AccessTokens(keys, { issuer: config.publicUrl, clockToleranceS: config.clockToleranceS, clock });
     const sessions = new Sessions(db, new SessionStore(db), tokens, limits, clock, {
       refreshTokenTtlS: config.refreshTokenTtlS,

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { CocartLoginData, CocartLoginErrors, CocartLoginResponses, CocartLogoutData, CocartLogoutErrors, CocartLogoutResponses, CocartRefreshTokenData, CocartRefreshTokenErrors, CocartRefreshTokenResponses, CocartValidateTokenData, CocartValidateTokenErrors, CocartValidateTokenResponses, DummyjsonLoginData, DummyjsonLoginErrors, DummyjsonLoginResponses, DummyjsonLogoutData, DummyjsonLogoutErrors, DummyjsonLogoutResponses, DummyjsonMeData, DummyjsonMeErrors, DummyjsonMeResponses, DummyjsonRefreshData, DummyjsonRefreshErrors, DummyjsonRefreshResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetJwksData, GetJwksResponses, GetOpenApiDocumentData, GetOpenApiDocumentResponses } from './types.gen.js';
+import type { CocartLoginData, CocartLoginErrors, CocartLoginResponses, CocartLogoutData, CocartLogoutErrors, CocartLogoutResponses, CocartRefreshTokenData, CocartRefreshTokenErrors, CocartRefreshTokenResponses, CocartValidateTokenData, CocartValidateTokenErrors, CocartValidateTokenResponses, DummyjsonLoginData, DummyjsonLoginErrors, DummyjsonLoginResponses, DummyjsonLogoutData, DummyjsonLogoutErrors, DummyjsonLogoutResponses, DummyjsonMeData, DummyjsonMeErrors, DummyjsonMeResponses, DummyjsonRefreshData, DummyjsonRefreshErrors, DummyjsonRefreshResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetJwksData, GetJwksResponses, GetOpenApiDocumentData, GetOpenApiDocumentResponses, MahoChangePasswordData, MahoChangePasswordErrors, MahoChangePasswordResponses, MahoDeleteCustomerData, MahoDeleteCustomerErrors, MahoDeleteCustomerResponses, MahoGetCustomerData, MahoGetCustomerErrors, MahoGetCustomerResponses, MahoGetMeData, MahoGetMeErrors, MahoGetMeResponses, MahoListCustomersData, MahoListCustomersErrors, MahoListCustomersResponses, MahoLogoutData, MahoLogoutErrors, MahoLogoutResponses, MahoRefreshData, MahoRefreshErrors, MahoRefreshResponses, MahoRegisterCustomerData, MahoRegisterCustomerErrors, MahoRegisterCustomerResponses, MahoTokenData, MahoTokenErrors, MahoTokenResponses, MahoUpdateMeData, MahoUpdateMeErrors, MahoUpdateMeResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -204,6 +204,164 @@ export const cocartLogout = <ThrowOnError extends boolean = false>(options?: Opt
         'Content-Type': 'application/json',
         ...options?.headers
     }
+});
+
+/**
+ * Get a token (customer, client_credentials or api_user grant)
+ *
+ * Dispatches on `grant_type`: `customer` (the default) logs a customer in with `email`
+ * (or `username`) and `password`; `client_credentials` authenticates an API client with
+ * `client_id` and `client_secret`; `api_user` authenticates an API user with `username`
+ * and `api_key`. There is no refresh token: renew with `POST /api/rest/v2/auth/refresh`.
+ *
+ * Deliberate differences from Maho: the answer carries both `tokenType`/`expiresIn` (the
+ * seed) and `token_type`/`expires_in` (current Maho code); tokens are ES256 with audience
+ * `MAHO_AUDIENCE` (default `maho-api`); unknown and wrong credentials answer alike;
+ * service-principal secrets are stored only as SHA-256; rate limited per IP and per
+ * account (defaults 10/min and 5/min, as Maho).
+ *
+ */
+export const mahoToken = <ThrowOnError extends boolean = false>(options: Options<MahoTokenData, ThrowOnError>) => (options.client ?? client).post<MahoTokenResponses, MahoTokenErrors, ThrowOnError>({
+    url: '/api/rest/v2/auth/token',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Renew a customer token
+ *
+ * Send the current, still valid customer token as Bearer; the body is ignored and may be
+ * absent (no Content-Type needed). Answers a new token and revokes the one presented at
+ * once. Expired or revoked tokens, and tokens of API clients and API users (they
+ * authenticate again), get a 401.
+ *
+ * Deliberate difference from Maho: of two concurrent renewals with the same token only
+ * one succeeds; the session keeps its absolute lifetime (`SESSION_MAX_AGE_S`).
+ *
+ */
+export const mahoRefresh = <ThrowOnError extends boolean = false>(options?: Options<MahoRefreshData, ThrowOnError>) => (options?.client ?? client).post<MahoRefreshResponses, MahoRefreshErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/rest/v2/auth/refresh',
+    ...options
+});
+
+/**
+ * Revoke the current token
+ *
+ * Revokes the Bearer token presented (customer or service principal): it stops working
+ * on every instance at once. The body is ignored.
+ *
+ */
+export const mahoLogout = <ThrowOnError extends boolean = false>(options?: Options<MahoLogoutData, ThrowOnError>) => (options?.client ?? client).post<MahoLogoutResponses, MahoLogoutErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/rest/v2/auth/logout',
+    ...options
+});
+
+/**
+ * List customers (admin or customers/read)
+ *
+ * Paginated list of every customer. Needs a customer token of an `admin` user, or a
+ * service token whose permissions (read from the store on each request) include
+ * `customers/read`, `customers/all` or `all`.
+ *
+ */
+export const mahoListCustomers = <ThrowOnError extends boolean = false>(options?: Options<MahoListCustomersData, ThrowOnError>) => (options?.client ?? client).get<MahoListCustomersResponses, MahoListCustomersErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/rest/v2/customers',
+    ...options
+});
+
+/**
+ * Register a customer (public)
+ *
+ * Creates a customer account; its login name is the email. The password must have at
+ * least 8 characters, must not be a common password and must not be the email. Rate
+ * limited per IP like a login.
+ *
+ */
+export const mahoRegisterCustomer = <ThrowOnError extends boolean = false>(options: Options<MahoRegisterCustomerData, ThrowOnError>) => (options.client ?? client).post<MahoRegisterCustomerResponses, MahoRegisterCustomerErrors, ThrowOnError>({
+    url: '/api/rest/v2/customers',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * The current customer
+ *
+ * The customer the Bearer token belongs to. Service tokens get a 403 (they are not a customer).
+ */
+export const mahoGetMe = <ThrowOnError extends boolean = false>(options?: Options<MahoGetMeData, ThrowOnError>) => (options?.client ?? client).get<MahoGetMeResponses, MahoGetMeErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/rest/v2/customers/me',
+    ...options
+});
+
+/**
+ * Change the current customer's profile
+ *
+ * Changes any of `email`, `firstName`, `lastName`. Other fields are refused.
+ */
+export const mahoUpdateMe = <ThrowOnError extends boolean = false>(options: Options<MahoUpdateMeData, ThrowOnError>) => (options.client ?? client).patch<MahoUpdateMeResponses, MahoUpdateMeErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/rest/v2/customers/me',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Change the current customer's password
+ *
+ * Checks the current password (rate limited like a login), sets the new one (same policy
+ * as registration), and revokes every other session of the customer, in every dialect;
+ * the token used for this call keeps working.
+ *
+ */
+export const mahoChangePassword = <ThrowOnError extends boolean = false>(options: Options<MahoChangePasswordData, ThrowOnError>) => (options.client ?? client).post<MahoChangePasswordResponses, MahoChangePasswordErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/rest/v2/customers/me/password',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Delete a customer (admin or customers/delete)
+ *
+ * Needs a customer token of an `admin` user or a service token with `customers/delete`
+ * (or `customers/all`, `all`). Every token of the deleted customer, in every dialect,
+ * stops working at once. A non-admin customer gets 404 for any other customer.
+ *
+ */
+export const mahoDeleteCustomer = <ThrowOnError extends boolean = false>(options: Options<MahoDeleteCustomerData, ThrowOnError>) => (options.client ?? client).delete<MahoDeleteCustomerResponses, MahoDeleteCustomerErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/rest/v2/customers/{id}',
+    ...options
+});
+
+/**
+ * One customer (admin or customers/read)
+ *
+ * Needs a customer token of an `admin` user or a service token with `customers/read`
+ * (or `customers/all`, `all`). A customer may read their own record; another customer's
+ * record answers 404, not 403, so ids of other customers are not confirmed.
+ *
+ */
+export const mahoGetCustomer = <ThrowOnError extends boolean = false>(options: Options<MahoGetCustomerData, ThrowOnError>) => (options.client ?? client).get<MahoGetCustomerResponses, MahoGetCustomerErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/rest/v2/customers/{id}',
+    ...options
 });
 
 /**

@@ -184,6 +184,120 @@ export type CocartLogoutForm = {
     all_sessions?: 'true' | 'false' | '1' | '0';
 };
 
+/**
+ * Fields by grant: `customer` (the default) takes `email` (or `username`) and `password`;
+ * `client_credentials` takes `client_id` and `client_secret`; `api_user` takes `username`
+ * and `api_key`.
+ *
+ */
+export type MahoTokenRequest = {
+    grant_type?: string;
+    email?: string;
+    username?: string;
+    password?: string;
+    client_id?: string;
+    client_secret?: string;
+    api_key?: string;
+};
+
+export type MahoCustomerSummary = {
+    id: number;
+    email: string;
+    firstName: string;
+    lastName: string;
+};
+
+export type MahoApiUser = {
+    id: number;
+    /**
+     * The API user's username, or the API client's client_id.
+     */
+    username: string;
+};
+
+/**
+ * Both spellings of the token type and lifetime are sent: camelCase as the seed
+ * documents, snake_case as current Maho code sends. Fields that do not apply are omitted.
+ *
+ */
+export type MahoTokenResponse = {
+    token: string;
+    tokenType: 'Bearer';
+    /**
+     * Seconds until the token expires.
+     */
+    expiresIn: number;
+    token_type: 'Bearer';
+    expires_in: number;
+    customer?: MahoCustomerSummary;
+    apiUser?: MahoApiUser;
+    permissions?: Array<string>;
+};
+
+/**
+ * Every Maho error, validation and rate limits included.
+ */
+export type MahoError = {
+    /**
+     * A stable error code.
+     */
+    error: string;
+    message: string;
+    /**
+     * The HTTP status, repeated.
+     */
+    code: number;
+};
+
+export type MahoRefreshResponse = {
+    token: string;
+    tokenType: 'Bearer';
+    expiresIn: number;
+    token_type: 'Bearer';
+    expires_in: number;
+};
+
+export type MahoSuccess = {
+    success: true;
+    message: string;
+};
+
+export type MahoCustomer = {
+    id: number;
+    email: string;
+    firstName: string;
+    lastName: string;
+    createdAt: string;
+};
+
+export type MahoCustomerList = {
+    items: Array<MahoCustomer>;
+    page: number;
+    pageSize: number;
+    total: number;
+};
+
+export type MahoCustomerRegistration = {
+    email: string;
+    /**
+     * At least 8 characters, not a common password, not the email.
+     */
+    password: string;
+    firstName: string;
+    lastName: string;
+};
+
+export type MahoCustomerUpdate = {
+    email?: string;
+    firstName?: string;
+    lastName?: string;
+};
+
+export type MahoPasswordChange = {
+    currentPassword: string;
+    newPassword: string;
+};
+
 export type Health = {
     /**
      * `ok` while the server and its database answer.
@@ -499,6 +613,383 @@ export type CocartLogoutResponses = {
 };
 
 export type CocartLogoutResponse = CocartLogoutResponses[keyof CocartLogoutResponses];
+
+export type MahoTokenData = {
+    body: MahoTokenRequest;
+    path?: never;
+    query?: never;
+    url: '/api/rest/v2/auth/token';
+};
+
+export type MahoTokenErrors = {
+    /**
+     * Missing or blank fields, a bad email format, or an unsupported grant type.
+     */
+    400: MahoError;
+    /**
+     * Wrong customer credentials (`invalid_credentials`) or wrong client or API user credentials (`invalid_client`).
+     */
+    401: MahoError;
+    /**
+     * The body is larger than the server accepts.
+     */
+    413: MahoError;
+    /**
+     * The body's content type is not accepted here.
+     */
+    415: MahoError;
+    /**
+     * Too many attempts from this IP address or for this account.
+     */
+    429: MahoError;
+};
+
+export type MahoTokenError = MahoTokenErrors[keyof MahoTokenErrors];
+
+export type MahoTokenResponses = {
+    /**
+     * A token. `customer` for the customer grant; `apiUser` and `permissions` for the service grants.
+     */
+    200: MahoTokenResponse;
+};
+
+export type MahoTokenResponse2 = MahoTokenResponses[keyof MahoTokenResponses];
+
+export type MahoRefreshData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/rest/v2/auth/refresh';
+};
+
+export type MahoRefreshErrors = {
+    /**
+     * No token, or a malformed, expired, revoked or foreign one, or a principal no longer active.
+     */
+    401: MahoError;
+};
+
+export type MahoRefreshError = MahoRefreshErrors[keyof MahoRefreshErrors];
+
+export type MahoRefreshResponses = {
+    /**
+     * A new token; the old one no longer works.
+     */
+    200: MahoRefreshResponse;
+};
+
+export type MahoRefreshResponse2 = MahoRefreshResponses[keyof MahoRefreshResponses];
+
+export type MahoLogoutData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/rest/v2/auth/logout';
+};
+
+export type MahoLogoutErrors = {
+    /**
+     * No token, or a malformed, expired, revoked or foreign one, or a principal no longer active.
+     */
+    401: MahoError;
+};
+
+export type MahoLogoutError = MahoLogoutErrors[keyof MahoLogoutErrors];
+
+export type MahoLogoutResponses = {
+    /**
+     * The token is revoked.
+     */
+    200: MahoSuccess;
+};
+
+export type MahoLogoutResponse = MahoLogoutResponses[keyof MahoLogoutResponses];
+
+export type MahoListCustomersData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Page number, from 1.
+         */
+        page?: number;
+        /**
+         * Customers per page, 1 to 100.
+         */
+        pageSize?: number;
+    };
+    url: '/api/rest/v2/customers';
+};
+
+export type MahoListCustomersErrors = {
+    /**
+     * Missing or blank fields, a bad email, malformed JSON, or a parameter of the wrong type.
+     */
+    400: MahoError;
+    /**
+     * No token, or a malformed, expired, revoked or foreign one, or a principal no longer active.
+     */
+    401: MahoError;
+    /**
+     * The token is valid but lacks the permission (or is not a customer token where one is needed).
+     */
+    403: MahoError;
+};
+
+export type MahoListCustomersError = MahoListCustomersErrors[keyof MahoListCustomersErrors];
+
+export type MahoListCustomersResponses = {
+    /**
+     * One page of customers.
+     */
+    200: MahoCustomerList;
+};
+
+export type MahoListCustomersResponse = MahoListCustomersResponses[keyof MahoListCustomersResponses];
+
+export type MahoRegisterCustomerData = {
+    body: MahoCustomerRegistration;
+    path?: never;
+    query?: never;
+    url: '/api/rest/v2/customers';
+};
+
+export type MahoRegisterCustomerErrors = {
+    /**
+     * Missing fields, a bad email, malformed JSON, or a weak password.
+     */
+    400: MahoError;
+    /**
+     * Another account already has this email.
+     */
+    409: MahoError;
+    /**
+     * The body is larger than the server accepts.
+     */
+    413: MahoError;
+    /**
+     * The body's content type is not accepted here.
+     */
+    415: MahoError;
+    /**
+     * Too many attempts from this IP address or for this account.
+     */
+    429: MahoError;
+};
+
+export type MahoRegisterCustomerError = MahoRegisterCustomerErrors[keyof MahoRegisterCustomerErrors];
+
+export type MahoRegisterCustomerResponses = {
+    /**
+     * The customer was created.
+     */
+    201: MahoCustomer;
+};
+
+export type MahoRegisterCustomerResponse = MahoRegisterCustomerResponses[keyof MahoRegisterCustomerResponses];
+
+export type MahoGetMeData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/rest/v2/customers/me';
+};
+
+export type MahoGetMeErrors = {
+    /**
+     * No token, or a malformed, expired, revoked or foreign one, or a principal no longer active.
+     */
+    401: MahoError;
+    /**
+     * The token is valid but lacks the permission (or is not a customer token where one is needed).
+     */
+    403: MahoError;
+};
+
+export type MahoGetMeError = MahoGetMeErrors[keyof MahoGetMeErrors];
+
+export type MahoGetMeResponses = {
+    /**
+     * The current customer.
+     */
+    200: MahoCustomer;
+};
+
+export type MahoGetMeResponse = MahoGetMeResponses[keyof MahoGetMeResponses];
+
+export type MahoUpdateMeData = {
+    body: MahoCustomerUpdate;
+    path?: never;
+    query?: never;
+    url: '/api/rest/v2/customers/me';
+};
+
+export type MahoUpdateMeErrors = {
+    /**
+     * Missing or blank fields, a bad email, malformed JSON, or a parameter of the wrong type.
+     */
+    400: MahoError;
+    /**
+     * No token, or a malformed, expired, revoked or foreign one, or a principal no longer active.
+     */
+    401: MahoError;
+    /**
+     * The token is valid but lacks the permission (or is not a customer token where one is needed).
+     */
+    403: MahoError;
+    /**
+     * Another account already has this email.
+     */
+    409: MahoError;
+    /**
+     * The body is larger than the server accepts.
+     */
+    413: MahoError;
+    /**
+     * The body's content type is not accepted here.
+     */
+    415: MahoError;
+};
+
+export type MahoUpdateMeError = MahoUpdateMeErrors[keyof MahoUpdateMeErrors];
+
+export type MahoUpdateMeResponses = {
+    /**
+     * The customer as now stored.
+     */
+    200: MahoCustomer;
+};
+
+export type MahoUpdateMeResponse = MahoUpdateMeResponses[keyof MahoUpdateMeResponses];
+
+export type MahoChangePasswordData = {
+    body: MahoPasswordChange;
+    path?: never;
+    query?: never;
+    url: '/api/rest/v2/customers/me/password';
+};
+
+export type MahoChangePasswordErrors = {
+    /**
+     * Missing fields, a wrong current password, or a weak new password.
+     */
+    400: MahoError;
+    /**
+     * No token, or a malformed, expired, revoked or foreign one, or a principal no longer active.
+     */
+    401: MahoError;
+    /**
+     * The token is valid but lacks the permission (or is not a customer token where one is needed).
+     */
+    403: MahoError;
+    /**
+     * The body is larger than the server accepts.
+     */
+    413: MahoError;
+    /**
+     * The body's content type is not accepted here.
+     */
+    415: MahoError;
+    /**
+     * Too many attempts from this IP address or for this account.
+     */
+    429: MahoError;
+};
+
+export type MahoChangePasswordError = MahoChangePasswordErrors[keyof MahoChangePasswordErrors];
+
+export type MahoChangePasswordResponses = {
+    /**
+     * The password is changed.
+     */
+    200: MahoSuccess;
+};
+
+export type MahoChangePasswordResponse = MahoChangePasswordResponses[keyof MahoChangePasswordResponses];
+
+export type MahoDeleteCustomerData = {
+    body?: never;
+    path: {
+        /**
+         * Customer id.
+         */
+        id: number;
+    };
+    query?: never;
+    url: '/api/rest/v2/customers/{id}';
+};
+
+export type MahoDeleteCustomerErrors = {
+    /**
+     * Missing or blank fields, a bad email, malformed JSON, or a parameter of the wrong type.
+     */
+    400: MahoError;
+    /**
+     * No token, or a malformed, expired, revoked or foreign one, or a principal no longer active.
+     */
+    401: MahoError;
+    /**
+     * The token is valid but lacks the permission (or is not a customer token where one is needed).
+     */
+    403: MahoError;
+    /**
+     * No such customer, or another customer's record.
+     */
+    404: MahoError;
+};
+
+export type MahoDeleteCustomerError = MahoDeleteCustomerErrors[keyof MahoDeleteCustomerErrors];
+
+export type MahoDeleteCustomerResponses = {
+    /**
+     * The customer is deleted.
+     */
+    200: MahoSuccess;
+};
+
+export type MahoDeleteCustomerResponse = MahoDeleteCustomerResponses[keyof MahoDeleteCustomerResponses];
+
+export type MahoGetCustomerData = {
+    body?: never;
+    path: {
+        /**
+         * Customer id.
+         */
+        id: number;
+    };
+    query?: never;
+    url: '/api/rest/v2/customers/{id}';
+};
+
+export type MahoGetCustomerErrors = {
+    /**
+     * Missing or blank fields, a bad email, malformed JSON, or a parameter of the wrong type.
+     */
+    400: MahoError;
+    /**
+     * No token, or a malformed, expired, revoked or foreign one, or a principal no longer active.
+     */
+    401: MahoError;
+    /**
+     * The token is valid but lacks the permission (or is not a customer token where one is needed).
+     */
+    403: MahoError;
+    /**
+     * No such customer, or another customer's record.
+     */
+    404: MahoError;
+};
+
+export type MahoGetCustomerError = MahoGetCustomerErrors[keyof MahoGetCustomerErrors];
+
+export type MahoGetCustomerResponses = {
+    /**
+     * The customer.
+     */
+    200: MahoCustomer;
+};
+
+export type MahoGetCustomerResponse = MahoGetCustomerResponses[keyof MahoGetCustomerResponses];
 
 export type GetHealthData = {
     body?: never;

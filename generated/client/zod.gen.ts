@@ -147,6 +147,105 @@ export const zCocartLogoutForm = z.object({
     ]).optional()
 });
 
+/**
+ * Fields by grant: `customer` (the default) takes `email` (or `username`) and `password`;
+ * `client_credentials` takes `client_id` and `client_secret`; `api_user` takes `username`
+ * and `api_key`.
+ *
+ */
+export const zMahoTokenRequest = z.object({
+    grant_type: z.string().max(64).optional(),
+    email: z.string().max(320).optional(),
+    username: z.string().max(320).optional(),
+    password: z.string().max(1024).optional(),
+    client_id: z.string().max(128).optional(),
+    client_secret: z.string().max(256).optional(),
+    api_key: z.string().max(256).optional()
+});
+
+export const zMahoCustomerSummary = z.object({
+    id: z.int(),
+    email: z.email(),
+    firstName: z.string(),
+    lastName: z.string()
+});
+
+export const zMahoApiUser = z.object({
+    id: z.int(),
+    username: z.string()
+});
+
+/**
+ * Both spellings of the token type and lifetime are sent: camelCase as the seed
+ * documents, snake_case as current Maho code sends. Fields that do not apply are omitted.
+ *
+ */
+export const zMahoTokenResponse = z.object({
+    token: z.string(),
+    tokenType: z.literal('Bearer'),
+    expiresIn: z.int(),
+    token_type: z.literal('Bearer'),
+    expires_in: z.int(),
+    customer: zMahoCustomerSummary.optional(),
+    apiUser: zMahoApiUser.optional(),
+    permissions: z.array(z.string()).optional()
+});
+
+/**
+ * Every Maho error, validation and rate limits included.
+ */
+export const zMahoError = z.object({
+    error: z.string(),
+    message: z.string(),
+    code: z.int()
+});
+
+export const zMahoRefreshResponse = z.object({
+    token: z.string(),
+    tokenType: z.literal('Bearer'),
+    expiresIn: z.int(),
+    token_type: z.literal('Bearer'),
+    expires_in: z.int()
+});
+
+export const zMahoSuccess = z.object({
+    success: z.literal(true),
+    message: z.string()
+});
+
+export const zMahoCustomer = z.object({
+    id: z.int(),
+    email: z.email(),
+    firstName: z.string(),
+    lastName: z.string(),
+    createdAt: z.iso.datetime()
+});
+
+export const zMahoCustomerList = z.object({
+    items: z.array(zMahoCustomer),
+    page: z.int(),
+    pageSize: z.int(),
+    total: z.int()
+});
+
+export const zMahoCustomerRegistration = z.object({
+    email: z.email().max(254),
+    password: z.string().max(1024),
+    firstName: z.string().min(1).max(255),
+    lastName: z.string().min(1).max(255)
+});
+
+export const zMahoCustomerUpdate = z.object({
+    email: z.email().max(254).optional(),
+    firstName: z.string().min(1).max(255).optional(),
+    lastName: z.string().min(1).max(255).optional()
+});
+
+export const zMahoPasswordChange = z.object({
+    currentPassword: z.string().max(1024),
+    newPassword: z.string().max(1024)
+});
+
 export const zHealth = z.object({
     status: z.enum(['ok', 'unavailable'])
 });
@@ -221,6 +320,77 @@ export const zCocartLogoutBody = zCocartLogoutRequest;
  * Logged out.
  */
 export const zCocartLogoutResponse = zCocartMessage;
+
+export const zMahoTokenBody = zMahoTokenRequest;
+
+/**
+ * A token. `customer` for the customer grant; `apiUser` and `permissions` for the service grants.
+ */
+export const zMahoTokenResponse2 = zMahoTokenResponse;
+
+/**
+ * A new token; the old one no longer works.
+ */
+export const zMahoRefreshResponse2 = zMahoRefreshResponse;
+
+/**
+ * The token is revoked.
+ */
+export const zMahoLogoutResponse = zMahoSuccess;
+
+export const zMahoListCustomersQuery = z.object({
+    page: z.int().gte(1).lte(100000).optional().default(1),
+    pageSize: z.int().gte(1).lte(100).optional().default(20)
+});
+
+/**
+ * One page of customers.
+ */
+export const zMahoListCustomersResponse = zMahoCustomerList;
+
+export const zMahoRegisterCustomerBody = zMahoCustomerRegistration;
+
+/**
+ * The customer was created.
+ */
+export const zMahoRegisterCustomerResponse = zMahoCustomer;
+
+/**
+ * The current customer.
+ */
+export const zMahoGetMeResponse = zMahoCustomer;
+
+export const zMahoUpdateMeBody = zMahoCustomerUpdate;
+
+/**
+ * The customer as now stored.
+ */
+export const zMahoUpdateMeResponse = zMahoCustomer;
+
+export const zMahoChangePasswordBody = zMahoPasswordChange;
+
+/**
+ * The password is changed.
+ */
+export const zMahoChangePasswordResponse = zMahoSuccess;
+
+export const zMahoDeleteCustomerPath = z.object({
+    id: z.int().gte(1).lte(2147483647)
+});
+
+/**
+ * The customer is deleted.
+ */
+export const zMahoDeleteCustomerResponse = zMahoSuccess;
+
+export const zMahoGetCustomerPath = z.object({
+    id: z.int().gte(1).lte(2147483647)
+});
+
+/**
+ * The customer.
+ */
+export const zMahoGetCustomerResponse = zMahoCustomer;
 
 /**
  * The server and its database work.

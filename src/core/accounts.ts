@@ -7,7 +7,7 @@ import { ErrorCode, GatehouseError } from './errors.js';
 import { passwordWeakness } from './password-policy.js';
 import type { PasswordHasher } from './passwords.js';
 import type { RateLimits } from './rate-limits.js';
-import type { Sessions } from './sessions.js';
+import type { ClientInfo, Sessions } from './sessions.js';
 import type { User } from './users.js';
 
 export class Accounts {
@@ -19,8 +19,15 @@ export class Accounts {
     private readonly clock: Clock,
   ) {}
 
-  /** Registers a customer, whose username is the email. Throws WeakPassword or EmailTaken. */
-  async register(input: { email: string; password: string; firstName: string; lastName: string }): Promise<User> {
+  /**
+   * Registers a customer, whose username is the email. Rate limited per IP like a login.
+   * Throws WeakPassword, EmailTaken or RateLimitedError.
+   */
+  async register(
+    input: { email: string; password: string; firstName: string; lastName: string },
+    client: ClientInfo,
+  ): Promise<User> {
+    await this.limits.consume('login:ip', client.ip ?? 'unknown');
     const weakness = passwordWeakness(input.password, [input.email]);
     if (weakness) throw new GatehouseError(ErrorCode.WeakPassword, weakness);
     return this.users.register(

@@ -6,7 +6,9 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from './clock.js';
 import { ErrorCode, GatehouseError } from './errors.js';
 import { isPermission } from './permissions.js';
+import type { RateLimits } from './rate-limits.js';
 import { sha256Hex } from './secrets.js';
+import type { ClientInfo } from './sessions.js';
 
 export type ServiceKind = 'api_client' | 'api_user';
 
@@ -39,16 +41,24 @@ const DECOY_HASH = sha256Hex(randomBytes(32).toString('hex'));
 export class ServicePrincipals {
   constructor(
     private readonly store: ServicePrincipalStore,
+    private readonly limits: RateLimits,
     private readonly clock: Clock,
   ) {}
 
-  /** Returns the active principal whose name and secret match, or throws InvalidClient. */
-  async authenticate(kind: ServiceKind, name: string, secret: string): Promise<ServicePrincipal> {
-    const found = await this.store.findByName(kind, name);
+  /**
+   * Returns the active principal whose name and secret match, or throws InvalidClient or
+   * RateLimitedError (per IP, and failed attempts per principal name, as for passwords).
+   */
+  async authenticate(kind: ServiceKind, name: string, secret: string, client: ClientInfo): Promise<ServicePrincipal> {
+    await this.limits.consume('login:ip', client.ip ?? 'unknown');
+    const account = `${kind}:${name.toLowerCase()}`;
+    await this.limits.consume('login:account', account);
+    const found = name.includes('\0') ? undefined : await this.store.findByName(kind, name);
     const expected = Buffer.from(found?.secretHash ?? DECOY_HASH, 'hex');
     const given = Buffer.from(sha256Hex(secret), 'hex');
     const match = timingSafeEqual(expected, given);
     if (!found || !match || !found.active) throw new GatehouseError(ErrorCode.InvalidClient);
+    await this.limits.refund('login:account', account);
     const { secretHash: _secret, ...principal } = found;
     return principal;
   }

@@ -1,0 +1,61 @@
+import type { Request, RequestHandler } from 'express';
+import type { MahoTokenRequest, MahoTokenResponse } from '../../../generated/client/types.gen.js';
+import type { ServiceKind } from '../../core/service-principals.js';
+import { DialectError } from '../../http/http-errors.js';
+import { clientInfo } from '../../http/request-context.js';
+import type { Services } from '../../services.js';
+import { mahoPolicy } from './policy.js';
+import { issueAccessToken, tokenAnswer } from './tokens.js';
+
+const GRANTS = ['customer', 'client_credentials', 'api_user'] as const;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+const invalid = (message: string) => new DialectError(400, message, 'invalid_request');
+
+/** The named fields, trimmed; a missing or blank one is an invalid_request naming them all. */
+function required(body: MahoTokenRequest, names: Array<keyof MahoTokenRequest>, label = names.join(' and ')): string[] {
+  const values = names.map((n) => (typeof body[n] === 'string' ? body[n].trim() : ''));
+  if (values.some((v) => v === '')) throw invalid(`${label} are required`);
+  return values;
+}
+
+/** POST /api/rest/v2/auth/token — dispatches on grant_type (default: customer). */
+export function token(s: Services): RequestHandler {
+  const policy = mahoPolicy(s.config);
+  const ttl = s.config.maho.accessTokenTtlS;
+  return async (req: Request, res) => {
+    const body = (req.body ?? {}) as MahoTokenRequest;
+    const grant = body.grant_type?.trim() || 'customer';
+    const client = clientInfo(req);
+    let answer: MahoTokenResponse;
+    if (grant === 'customer') {
+      const login = body.email?.trim() || body.username?.trim() || '';
+      if (!login || !body.password) throw invalid('email (or username) and password are required');
+      if (body.email?.trim() && !EMAIL.test(body.email.trim())) throw invalid('email is not a valid email address');
+      const user = await s.passwordLogin.check(login, body.password, client, { email: true, phone: false });
+      const session = await s.sessions.open({ kind: 'user', user }, policy, client);
+      const access = await issueAccessToken(s, policy, session);
+      answer = {
+        ...tokenAnswer(access.token, ttl),
+        customer: { id: user.id, email: user.email, firstName: user.firstName, lastName: user.lastName },
+      };
+    } else if (grant === 'client_credentials' || grant === 'api_user') {
+      const [name, secret] =
+        grant === 'client_credentials'
+          ? required(body, ['client_id', 'client_secret'])
+          : required(body, ['username', 'api_key']);
+      const kind: ServiceKind = grant === 'client_credentials' ? 'api_client' : 'api_user';
+      const service = await s.servicePrincipals.authenticate(kind, name!, secret!, client);
+      const session = await s.sessions.open({ kind: 'service', service }, policy, client);
+      const access = await issueAccessToken(s, policy, session);
+      answer = {
+        ...tokenAnswer(access.token, ttl),
+        apiUser: { id: service.id, username: service.name },
+        permissions: service.permissions,
+      };
+    } else {
+      throw new DialectError(400, `Unsupported grant_type. Supported grants: ${GRANTS.join(', ')}`, 'unsupported_grant_type');
+    }
+    res.json(answer);
+  };
+}
