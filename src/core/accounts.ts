@@ -72,6 +72,13 @@ export class Accounts {
     await this.sessions.revokeAllForUser(user.id, 'password_change', { exceptSessionId: keepSessionId });
   }
 
+  /** Activates or deactivates a user; a deactivated user's tokens are refused from the next request on. */
+  async setActive(id: number, active: boolean): Promise<boolean> {
+    const done = await this.users.setActive(id, active, new Date(this.clock.now()));
+    this.sessions.userChanged(id);
+    return done;
+  }
+
   /** Deletes a user; their sessions go with them (ON DELETE CASCADE), so their tokens die at once. */
   async delete(id: number): Promise<boolean> {
     const deleted = await this.users.delete(id);

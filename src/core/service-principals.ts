@@ -22,6 +22,7 @@ export interface ServicePrincipal {
 }
 
 export interface ServicePrincipalStore {
+  update(id: number, changes: { active?: boolean; permissions?: string[] }, at: Date): Promise<boolean>;
   findByName(kind: ServiceKind, name: string): Promise<(ServicePrincipal & { secretHash: string }) | undefined>;
   insert(p: { kind: ServiceKind; name: string; secretHash: string; permissions: string[] }, at: Date): Promise<ServicePrincipal>;
 }
@@ -43,7 +44,25 @@ export class ServicePrincipals {
     private readonly store: ServicePrincipalStore,
     private readonly limits: RateLimits,
     private readonly clock: Clock,
+    /** Told after every change, so cached sessions show the principal as stored now. */
+    private readonly changed: (id: number) => void,
   ) {}
+
+  /** Activates or deactivates a principal; its tokens are refused from the next request on. */
+  async setActive(id: number, active: boolean): Promise<boolean> {
+    const done = await this.store.update(id, { active }, new Date(this.clock.now()));
+    this.changed(id);
+    return done;
+  }
+
+  /** Replaces a principal's permissions; they apply from the next request on. */
+  async setPermissions(id: number, permissions: string[]): Promise<boolean> {
+    const bad = permissions.filter((p) => !isPermission(p));
+    if (bad.length > 0) throw new Error(`not a permission: ${bad.join(', ')}`);
+    const done = await this.store.update(id, { permissions: [...new Set(permissions)] }, new Date(this.clock.now()));
+    this.changed(id);
+    return done;
+  }
 
   /**
    * Returns the active principal whose name and secret match, or throws InvalidClient or

@@ -39,6 +39,15 @@ export class ServicePrincipalRows implements ServicePrincipalStore {
     return toPrincipal(rows[0]!);
   }
 
+  async update(id: number, changes: { active?: boolean; permissions?: string[] }, at: Date): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE api_users SET active = COALESCE($2, active), permissions = COALESCE($3, permissions), updated_at = $4
+        WHERE id = $1 RETURNING id`,
+      [id, changes.active ?? null, changes.permissions ?? null, at],
+    );
+    return rows.length > 0;
+  }
+
   async count(): Promise<number> {
     const rows = await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM api_users');
     return rows[0]!.n;

@@ -115,6 +115,11 @@ export class UserStore {
     }
   }
 
+  async setActive(id: number, active: boolean, at: Date): Promise<boolean> {
+    const rows = await this.db.query('UPDATE users SET active = $2, updated_at = $3 WHERE id = $1 RETURNING id', [id, active, at]);
+    return rows.length > 0;
+  }
+
   async delete(id: number): Promise<boolean> {
     const rows = await this.db.query('DELETE FROM users WHERE id = $1 RETURNING id', [id]);
     return rows.length > 0;
