@@ -376,6 +376,8 @@ function targets(o: Options, servers: Servers): Target[] {
     { scenario: bareScenario(o), server: servers.bare },
     { scenario: meScenario(o, 'off'), server: servers.validationOff },
     { scenario: meScenario(o, 'on'), server: servers.validationOn },
+    { scenario: cocartValidateScenario(o), server: servers.validationOff },
+    { scenario: mahoClientCredentialsScenario(o), server: servers.validationOff },
     { scenario: refreshScenario(o), server: servers.validationOff },
     { scenario: loginScenario(o), server: servers.validationOff },
   ];
@@ -407,6 +409,59 @@ function meScenario(o: Options, validation: 'off' | 'on'): Scenario {
           ),
       };
     },
+  };
+}
+
+/** CoCart tokens are bound to the login's User-Agent, so every request sends the same one. */
+const BENCH_UA = 'gatehouse-bench/1';
+
+async function cocartLogin(url: string, index: number): Promise<string> {
+  const username = DEMO_USERNAMES[index % DEMO_USERNAMES.length]!;
+  const res = await fetch(`${url}/wp-json/cocart/v2/login`, {
+    method: 'POST',
+    headers: { ...JSON_HEADERS, 'user-agent': BENCH_UA },
+    body: JSON.stringify({ username, password: `${username}pass` }),
+  });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`CoCart login for the benchmark failed: ${res.status} ${text}`);
+  return (JSON.parse(text) as { extras: { jwt_token: string } }).extras.jwt_token;
+}
+
+/** POST /wp-json/cocart/jwt/validate-token: verify + session check, like GET /auth/me. */
+function cocartValidateScenario(o: Options): Scenario {
+  let tokens: string[] | undefined;
+  return {
+    key: 'cocart-validate-off',
+    label: '`POST /wp-json/cocart/jwt/validate-token` (bearer), validation off',
+    connections: o.connections,
+    prepare: async (url) => {
+      tokens ??= await Promise.all(Array.from({ length: o.connections }, (_, i) => cocartLogin(url, i)));
+      const assign = onePerConnection(tokens, 'CoCart sessions');
+      return {
+        url,
+        setupClient: (client) =>
+          assign((token) =>
+            client.setRequests([
+              {
+                method: 'POST',
+                path: '/wp-json/cocart/jwt/validate-token',
+                headers: { authorization: `Bearer ${token}`, 'user-agent': BENCH_UA },
+              },
+            ]),
+          ),
+      };
+    },
+  };
+}
+
+/** POST /api/rest/v2/auth/token with client_credentials: a secret check, a session row and a signature each. */
+function mahoClientCredentialsScenario(o: Options): Scenario {
+  const body = JSON.stringify({ grant_type: 'client_credentials', client_id: 'demo-client', client_secret: 'demo-client-secret' });
+  return {
+    key: 'maho-client-credentials-off',
+    label: '`POST /api/rest/v2/auth/token` (client_credentials), validation off',
+    connections: o.refreshConnections,
+    prepare: async (url) => ({ url, requests: [{ method: 'POST', path: '/api/rest/v2/auth/token', headers: JSON_HEADERS, body }] }),
   };
 }
 
