@@ -39,12 +39,12 @@ export function createApp(s: Services, logger: Logger): express.Express {
   app.use(cookieParser());
   app.use(express.json({ limit: config.bodyLimitBytes, strict: true }));
   app.use(express.urlencoded({ extended: false, limit: config.bodyLimitBytes, parameterLimit: 50 }));
-  for (const d of DIALECTS) {
-    app.use(d.prefixes as string[], (_req, res, next) => {
-      res.set('Cache-Control', 'no-store'); // tokens and personal data (RFC 6749 5.1)
-      next();
-    });
-  }
+  const dialectPrefixes = DIALECTS.flatMap((d) => d.prefixes);
+  app.use((req, res, next) => {
+    // Dialect answers carry tokens and personal data: never cached (RFC 6749 section 5.1).
+    if (dialectPrefixes.some((p) => ownsPath(p, req.path))) res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
   // PostgreSQL text cannot hold NUL: refuse it as bad input before anything reaches the store.
   app.use((req, _res, next) => {
     const where = findNul(req.body, '/body') ?? findNul(req.query, '/query');
