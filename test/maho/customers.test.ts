@@ -168,6 +168,22 @@ describe('/api/rest/v2/customers/me (customer level)', () => {
     expect(unauthenticated.error).toEqual(AUTH_REQUIRED);
   });
 
+  it('PATCH answers 413 and 415 in the Maho format, and changes nothing', async () => {
+    const me = await newCustomer();
+    const huge = await mahoUpdateMe({ client: t.client, headers: bearer(me.token), body: { lastName: 'x'.repeat(100_000) } });
+    expect(huge.response.status).toBe(413);
+    expect(huge.error).toEqual(mahoError(413, 'payload_too_large', 'Request body is too large'));
+    const text = await mahoUpdateMe({
+      client: t.client,
+      headers: { ...bearer(me.token), 'Content-Type': 'text/plain' },
+      body: {} as never,
+      bodySerializer: () => 'lastName=x',
+    });
+    expect(text.response.status).toBe(415);
+    expect(text.error).toEqual(mahoError(415, 'unsupported_media_type', 'Unsupported Content-Type'));
+    expect((await mahoGetMe({ client: t.client, headers: bearer(me.token) })).data!.lastName).toBe('Customer');
+  });
+
   it('POST /me/password changes it and revokes every other session, in every dialect', async () => {
     const me = await newCustomer();
     const other = (await mahoTokenFor(t.client, { email: me.email, password: me.password })).token;
@@ -203,6 +219,28 @@ describe('/api/rest/v2/customers/me (customer level)', () => {
       body: { currentPassword: 'x', newPassword: 'a brand new passphrase' },
     });
     expect(service.error).toEqual(FORBIDDEN);
+  });
+
+  it('POST /me/password answers 401 without a token, 413 and 415, and the password stays', async () => {
+    const me = await newCustomer();
+    const none = await mahoChangePassword({ client: t.client, body: { currentPassword: me.password, newPassword: 'a brand new passphrase' } });
+    expect(none.response.status).toBe(401);
+    expect(none.error).toEqual(AUTH_REQUIRED);
+    expect(none.response.headers.get('www-authenticate')).toBe('Bearer realm="maho"');
+    const huge = await mahoChangePassword({
+      client: t.client,
+      headers: bearer(me.token),
+      body: { currentPassword: me.password, newPassword: 'x'.repeat(100_000) },
+    });
+    expect(huge.error).toEqual(mahoError(413, 'payload_too_large', 'Request body is too large'));
+    const text = await mahoChangePassword({
+      client: t.client,
+      headers: { ...bearer(me.token), 'Content-Type': 'text/plain' },
+      body: {} as never,
+      bodySerializer: () => 'x',
+    });
+    expect(text.error).toEqual(mahoError(415, 'unsupported_media_type', 'Unsupported Content-Type'));
+    expect((await mahoToken({ client: t.client, body: { email: me.email, password: me.password } })).response.status).toBe(200);
   });
 
   it('POST /me/password is rate limited like a login', async () => {
