@@ -11,7 +11,7 @@ import { maho } from './dialects/maho/index.js';
 import { ownsPath, type Dialect } from './http/dialect.js';
 import { classify, describeIssues, type RequestFailure } from './http/http-errors.js';
 import { requestId, requestLogger } from './http/logging.js';
-import { openApiValidator } from './http/openapi.js';
+import { openApiValidator, operationsWithoutBody } from './http/openapi.js';
 import { findNul, hasBody } from './http/request-context.js';
 import type { Services } from './services.js';
 import { systemRouter } from './system/index.js';
@@ -37,8 +37,13 @@ export function createApp(s: Services, logger: Logger): express.Express {
     }),
   );
   app.use(cookieParser());
-  app.use(express.json({ limit: config.bodyLimitBytes, strict: true }));
-  app.use(express.urlencoded({ extended: false, limit: config.bodyLimitBytes, parameterLimit: 50 }));
+  const json = express.json({ limit: config.bodyLimitBytes, strict: true });
+  const form = express.urlencoded({ extended: false, limit: config.bodyLimitBytes, parameterLimit: 50 });
+  const bodyless = operationsWithoutBody();
+  app.use((req, res, next) => {
+    if (bodyless.has(`${req.method} ${req.path}`)) return next(); // the body is ignored, so never parsed
+    json(req, res, (err?: unknown) => (err ? next(err) : form(req, res, next)));
+  });
   const dialectPrefixes = DIALECTS.flatMap((d) => d.prefixes);
   app.use((req, res, next) => {
     // Dialect answers carry tokens and personal data: never cached (RFC 6749 section 5.1).
@@ -59,7 +64,12 @@ export function createApp(s: Services, logger: Logger): express.Express {
   const onError: ErrorRequestHandler = (err, req, res, next) => {
     if (res.headersSent) return next(err);
     const failure = classify(err, hasBody(req));
-    if (failure.kind === 'internal') logger.error({ reqId: requestId(res), err }, 'unhandled error');
+    if (failure.kind === 'internal') {
+      // Only name, message and stack: database errors carry their query's parameters, which
+      // can be password or secret hashes.
+      const e = err instanceof Error ? err : new Error(String(err));
+      logger.error({ reqId: requestId(res), err: { type: e.name, message: e.message, stack: e.stack } }, 'unhandled error');
+    }
     const dialect = DIALECTS.find((d) => d.prefixes.some((p) => ownsPath(p, req.path)));
     if (dialect) dialect.renderError(failure, req, res, s);
     else renderPlain(failure, req, res);

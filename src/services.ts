@@ -45,17 +45,14 @@ export async function createServices(config: Config, opts: { clock?: Clock } = {
     const seeded = config.seedDemo ? await seedDemoUsers(users, passwords, clock) : false;
     const keys = await KeyRing.open(db, clock);
     const limits = new RateLimits(config.rateLimits);
-    const sessionStore = new SessionStore(db);
-    const servicePrincipals = new ServicePrincipals(new ServicePrincipalRows(db), limits, clock, (id) =>
-      sessionStore.forgetService(id),
-    );
-    if (seeded) await seedDemoServicePrincipals(servicePrincipals);
     const tokens = new AccessTokens(keys, { issuer: config.publicUrl, clockToleranceS: config.clockToleranceS, clock });
-    const sessions = new Sessions(db, sessionStore, tokens, limits, clock, {
+    const sessions = new Sessions(db, new SessionStore(db), tokens, limits, clock, {
       refreshTokenTtlS: config.refreshTokenTtlS,
       sessionMaxAgeS: config.sessionMaxAgeS,
       refreshReuseGraceS: config.refreshReuseGraceS,
     });
+    const servicePrincipals = new ServicePrincipals(new ServicePrincipalRows(db), limits, clock, sessions);
+    if (seeded) await seedDemoServicePrincipals(servicePrincipals);
     return {
       accounts: new Accounts(users, passwords, sessions, limits, clock),
       servicePrincipals,

@@ -306,7 +306,10 @@ export const mahoGetMe = <ThrowOnError extends boolean = false>(options?: Option
 /**
  * Change the current customer's profile
  *
- * Changes any of `email`, `firstName`, `lastName`. Other fields are refused.
+ * Changes any of `email`, `firstName`, `lastName`. Other fields are refused. A customer
+ * whose login name is their email logs in with the new email from now on. Email changes
+ * are rate limited like a login, since a 409 tells whether an email is registered.
+ *
  */
 export const mahoUpdateMe = <ThrowOnError extends boolean = false>(options: Options<MahoUpdateMeData, ThrowOnError>) => (options.client ?? client).patch<MahoUpdateMeResponses, MahoUpdateMeErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -340,8 +343,9 @@ export const mahoChangePassword = <ThrowOnError extends boolean = false>(options
  * Delete a customer (admin or customers/delete)
  *
  * Needs a customer token of an `admin` user or a service token with `customers/delete`
- * (or `customers/all`, `all`). Every token of the deleted customer, in every dialect,
- * stops working at once. A non-admin customer gets 404 for any other customer.
+ * (or `customers/all`, `all`). Staff accounts (role `admin` or `moderator`) can be deleted
+ * only by an admin or a service token with `all`. Every token of the deleted customer, in
+ * every dialect, stops working at once. A non-admin customer gets 404 for any other customer.
  *
  */
 export const mahoDeleteCustomer = <ThrowOnError extends boolean = false>(options: Options<MahoDeleteCustomerData, ThrowOnError>) => (options.client ?? client).delete<MahoDeleteCustomerResponses, MahoDeleteCustomerErrors, ThrowOnError>({

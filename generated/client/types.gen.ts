@@ -849,6 +849,10 @@ export type MahoUpdateMeErrors = {
      * The body's content type is not accepted here.
      */
     415: MahoError;
+    /**
+     * Too many attempts from this IP address or for this account.
+     */
+    429: MahoError;
 };
 
 export type MahoUpdateMeError = MahoUpdateMeErrors[keyof MahoUpdateMeErrors];

@@ -155,7 +155,7 @@ export const zCocartLogoutForm = z.object({
  */
 export const zMahoTokenRequest = z.object({
     grant_type: z.string().max(64).optional(),
-    email: z.string().max(320).optional(),
+    email: z.email().max(320).optional(),
     username: z.string().max(320).optional(),
     password: z.string().max(1024).optional(),
     client_id: z.string().max(128).optional(),
@@ -231,14 +231,14 @@ export const zMahoCustomerList = z.object({
 export const zMahoCustomerRegistration = z.object({
     email: z.email().max(254),
     password: z.string().max(1024),
-    firstName: z.string().min(1).max(255),
-    lastName: z.string().min(1).max(255)
+    firstName: z.string().min(1).max(255).regex(/\S/),
+    lastName: z.string().min(1).max(255).regex(/\S/)
 });
 
 export const zMahoCustomerUpdate = z.object({
     email: z.email().max(254).optional(),
-    firstName: z.string().min(1).max(255).optional(),
-    lastName: z.string().min(1).max(255).optional()
+    firstName: z.string().min(1).max(255).regex(/\S/).optional(),
+    lastName: z.string().min(1).max(255).regex(/\S/).optional()
 });
 
 export const zMahoPasswordChange = z.object({

@@ -51,7 +51,19 @@ export class Accounts {
     return this.users.list((page - 1) * pageSize, pageSize);
   }
 
-  async update(id: number, changes: { email?: string; firstName?: string; lastName?: string }): Promise<User | undefined> {
+  /**
+   * Changes profile fields. An email change is rate limited like a login: its 409 tells whether
+   * an email is registered, so it must not become a free oracle.
+   */
+  async update(
+    id: number,
+    changes: { email?: string; firstName?: string; lastName?: string },
+    client: ClientInfo,
+  ): Promise<User | undefined> {
+    if (changes.email !== undefined) {
+      await this.limits.consume('login:ip', client.ip ?? 'unknown');
+      await this.limits.consume('login:account', `user:${id}`);
+    }
     const user = await this.users.update(id, changes, new Date(this.clock.now()));
     this.sessions.userChanged(id);
     return user;
@@ -72,9 +84,13 @@ export class Accounts {
     await this.sessions.revokeAllForUser(user.id, 'password_change', { exceptSessionId: keepSessionId });
   }
 
-  /** Activates or deactivates a user; a deactivated user's tokens are refused from the next request on. */
+  /**
+   * Activates or deactivates a user. Deactivation also revokes every session, so tokens
+   * issued before it stay dead if the user is activated again.
+   */
   async setActive(id: number, active: boolean): Promise<boolean> {
     const done = await this.users.setActive(id, active, new Date(this.clock.now()));
+    if (!active) await this.sessions.revokeAllForUser(id, 'admin');
     this.sessions.userChanged(id);
     return done;
   }

@@ -13,8 +13,9 @@ const COMMON = new Set([
 
 /** Why `password` is too weak for an account with these identifiers, or undefined when it is fine. */
 export function passwordWeakness(password: string, identifiers: string[]): string | undefined {
-  if ([...password].length < MIN_PASSWORD_LENGTH) return `Password must be at least ${MIN_PASSWORD_LENGTH} characters`;
-  if (password.length > MAX_PASSWORD_LENGTH) return `Password must be at most ${MAX_PASSWORD_LENGTH} characters`;
+  const length = [...password].length; // characters, not UTF-16 units
+  if (length < MIN_PASSWORD_LENGTH) return `Password must be at least ${MIN_PASSWORD_LENGTH} characters`;
+  if (length > MAX_PASSWORD_LENGTH) return `Password must be at most ${MAX_PASSWORD_LENGTH} characters`;
   const lower = password.toLowerCase();
   if (COMMON.has(lower)) return 'Password is too common';
   for (const id of identifiers) {

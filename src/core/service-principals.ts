@@ -44,14 +44,17 @@ export class ServicePrincipals {
     private readonly store: ServicePrincipalStore,
     private readonly limits: RateLimits,
     private readonly clock: Clock,
-    /** Told after every change, so cached sessions show the principal as stored now. */
-    private readonly changed: (id: number) => void,
+    private readonly sessions: { serviceChanged(id: number): void; revokeAllForService(id: number): Promise<number> },
   ) {}
 
-  /** Activates or deactivates a principal; its tokens are refused from the next request on. */
+  /**
+   * Activates or deactivates a principal. Deactivation revokes its tokens, so they stay dead if
+   * it is activated again.
+   */
   async setActive(id: number, active: boolean): Promise<boolean> {
     const done = await this.store.update(id, { active }, new Date(this.clock.now()));
-    this.changed(id);
+    if (!active) await this.sessions.revokeAllForService(id);
+    this.sessions.serviceChanged(id);
     return done;
   }
 
@@ -60,7 +63,7 @@ export class ServicePrincipals {
     const bad = permissions.filter((p) => !isPermission(p));
     if (bad.length > 0) throw new Error(`not a permission: ${bad.join(', ')}`);
     const done = await this.store.update(id, { permissions: [...new Set(permissions)] }, new Date(this.clock.now()));
-    this.changed(id);
+    this.sessions.serviceChanged(id);
     return done;
   }
 

@@ -283,6 +283,11 @@ export class Sessions {
     this.store.forgetService(apiUserId);
   }
 
+  /** Revokes every session of a service principal. */
+  async revokeAllForService(apiUserId: number): Promise<number> {
+    return this.store.revokeAllForApiUser(apiUserId, 'admin', new Date(this.clock.now()));
+  }
+
   async revoke(sessionId: string, reason: RevokeReason): Promise<boolean> {
     return this.store.revoke(sessionId, reason, new Date(this.clock.now()));
   }

@@ -49,3 +49,19 @@ export function openApiValidator(opts: { validateResponses: boolean }): RequestH
     ignoreUndocumented: false,
   }) as RequestHandler[];
 }
+
+/**
+ * "METHOD /path" of every operation whose body the contract ignores (it declares none): such
+ * requests are not body-parsed at all, so whatever a client sends along (even malformed JSON)
+ * cannot fail them. Templated paths never take bodiless POSTs here, so exact paths suffice.
+ */
+export function operationsWithoutBody(doc: Readonly<Record<string, unknown>> = apiDocument): Set<string> {
+  const out = new Set<string>();
+  const paths = doc.paths as Record<string, Record<string, { requestBody?: unknown }>>;
+  for (const [path, item] of Object.entries(paths)) {
+    for (const method of ['post', 'put', 'patch', 'delete']) {
+      if (item[method] && !item[method].requestBody && !path.includes('{')) out.add(`${method.toUpperCase()} ${path}`);
+    }
+  }
+  return out;
+}

@@ -140,6 +140,15 @@ export class SessionStore {
     return rows.length;
   }
 
+  async revokeAllForApiUser(apiUserId: number, reason: string, at: Date): Promise<number> {
+    const rows = await this.db.query(
+      'UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE api_user_id = $1 AND revoked_at IS NULL RETURNING id',
+      [apiUserId, at, reason],
+    );
+    this.forgetService(apiUserId);
+    return rows.length;
+  }
+
   /** Drops a cached session after a write to it (call after the write's transaction commits too). */
   forget(sessionId: string): void {
     this.#cache?.delete(sessionId);

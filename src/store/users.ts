@@ -95,8 +95,10 @@ export class UserStore {
   async update(id: number, changes: { email?: string; firstName?: string; lastName?: string }, at: Date): Promise<User | undefined> {
     try {
       const rows = await this.db.query<UserRow>(
-        `UPDATE users AS u SET email = COALESCE($2, email), first_name = COALESCE($3, first_name),
-            last_name = COALESCE($4, last_name), updated_at = $5
+        // A customer registered by email has that email as login name: it follows the email.
+        `UPDATE users AS u SET email = COALESCE($2, email),
+            username = CASE WHEN $2::text IS NOT NULL AND lower(username) = lower(email) THEN $2 ELSE username END,
+            first_name = COALESCE($3, first_name), last_name = COALESCE($4, last_name), updated_at = $5
           WHERE id = $1 RETURNING ${USER_COLUMNS}`,
         [id, changes.email ?? null, changes.firstName ?? null, changes.lastName ?? null, at],
       );

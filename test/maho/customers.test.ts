@@ -47,7 +47,7 @@ async function serviceWith(permissions: string[]) {
     permissions,
   });
   const token = (await mahoTokenFor(t.client, { grant_type: 'api_user', username: principal.name, api_key: secret })).token;
-  return { principal, token };
+  return { principal, token, secret };
 }
 
 describe('POST /api/rest/v2/customers (public registration)', () => {
@@ -89,6 +89,15 @@ describe('POST /api/rest/v2/customers (public registration)', () => {
     });
     expect(response.status).toBe(409);
     expect(error).toEqual(mahoError(409, 'conflict', 'A customer with this email already exists'));
+  });
+
+  it('answers 400 for blank names', async () => {
+    const { error, response } = await mahoRegisterCustomer({
+      client: t.client,
+      body: { email: 'blank.names@example.com', password: 'long enough pass', firstName: '   ', lastName: 'b' },
+    });
+    expect(response.status).toBe(400);
+    expect(zMahoError.parse(error).message).toMatch(/^Invalid request: body\.firstName/);
   });
 
   it('answers 400 for missing fields or a bad email, 413 and 415', async () => {
@@ -166,6 +175,47 @@ describe('/api/rest/v2/customers/me (customer level)', () => {
     expect(service.error).toEqual(FORBIDDEN);
     const unauthenticated = await mahoUpdateMe({ client: t.client, body: { lastName: 'x' } });
     expect(unauthenticated.error).toEqual(AUTH_REQUIRED);
+  });
+
+  it('PATCH of the email moves the login name with it, and frees the old email', async () => {
+    const me = await newCustomer();
+    const moved = `moved.${me.email}`;
+    const { data } = await mahoUpdateMe({ client: t.client, headers: bearer(me.token), body: { email: moved } });
+    expect(data!.email).toBe(moved);
+    expect((await mahoToken({ client: t.client, body: { email: me.email, password: me.password } })).response.status).toBe(401);
+    expect((await mahoToken({ client: t.client, body: { email: moved, password: me.password } })).data!.customer!.id).toBe(me.id);
+    const reuse = await mahoRegisterCustomer({
+      client: t.client,
+      body: { email: me.email, password: 'someone else entirely', firstName: 'Other', lastName: 'Person' },
+    });
+    expect(reuse.response.status).toBe(201);
+    // Setting one's own email again, in another case, is not a conflict.
+    expect((await mahoUpdateMe({ client: t.client, headers: bearer(me.token), body: { email: moved.toUpperCase() } })).response.status).toBe(200);
+  });
+
+  it('PATCH answers 400 for blank names', async () => {
+    const me = await newCustomer();
+    const blank = await mahoUpdateMe({ client: t.client, headers: bearer(me.token), body: { firstName: '   ' } });
+    expect(blank.response.status).toBe(400);
+    expect(zMahoError.parse(blank.error).message).toMatch(/^Invalid request: body\.firstName/);
+  });
+
+  it('PATCH of the email is rate limited, since a 409 tells whether an email is registered', async () => {
+    const limited = await startTestServer({ RATE_LIMITS: 'on', RATE_LIMIT_LOGIN_IP: '100/60', RATE_LIMIT_LOGIN_ACCOUNT: '2/60' });
+    try {
+      const tok = (await mahoTokenFor(limited.client, { username: 'emmaj', password: 'emmajpass' })).token;
+      const probe = (email: string) => mahoUpdateMe({ client: limited.client, headers: bearer(tok), body: { email } });
+      expect((await probe('michael.williams@x.dummyjson.com')).response.status).toBe(409);
+      expect((await probe('james.davis@x.dummyjson.com')).response.status).toBe(409);
+      const { error, response } = await probe('sophia.brown@x.dummyjson.com');
+      expect(response.status).toBe(429);
+      expect(error).toEqual(mahoError(429, 'too_many_requests', 'Too many requests, try again later'));
+      expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      // Names are not rate limited.
+      expect((await mahoUpdateMe({ client: limited.client, headers: bearer(tok), body: { lastName: 'M' } })).response.status).toBe(200);
+    } finally {
+      await limited.close();
+    }
   });
 
   it('PATCH answers 413 and 415 in the Maho format, and changes nothing', async () => {
@@ -334,6 +384,26 @@ describe('/api/rest/v2/customers/{id}', () => {
     expect(again.error).toEqual(NOT_FOUND);
   });
 
+  it('DELETE by an admin customer and by `all`; staff accounts only by an admin or `all`', async () => {
+    const byAdmin = await newCustomer();
+    const admin = await customerToken(t.client, 'emilys');
+    expect((await mahoDeleteCustomer({ client: t.client, headers: bearer(admin), path: { id: byAdmin.id } })).response.status).toBe(200);
+    const byAll = await newCustomer();
+    expect((await mahoDeleteCustomer({ client: t.client, headers: bearer(await demoClientToken(t.client)), path: { id: byAll.id } })).response.status).toBe(200);
+
+    const staff = await t.gatehouse.services.users.insert(
+      { username: `staff-${Date.now()}`, email: `staff.${Date.now()}@example.com`, passwordHash: 'x', role: 'moderator' },
+      new Date(),
+    );
+    for (const perms of [['customers/delete'], ['customers/all']]) {
+      const svc = await serviceWith(perms);
+      const refused = await mahoDeleteCustomer({ client: t.client, headers: bearer(svc.token), path: { id: staff.id } });
+      expect(refused.response.status).toBe(403);
+      expect(refused.error).toEqual(FORBIDDEN);
+    }
+    expect((await mahoDeleteCustomer({ client: t.client, headers: bearer(await demoClientToken(t.client)), path: { id: staff.id } })).response.status).toBe(200);
+  });
+
   it('DELETE: 403 without the permission or for oneself; 404 for a customer touching another; 401 without a token', async () => {
     const target = await newCustomer();
     expect((await mahoDeleteCustomer({ client: t.client, headers: bearer(await demoApiUserToken(t.client)), path: { id: target.id } })).error).toEqual(FORBIDDEN);
@@ -354,8 +424,11 @@ describe('the principal is re-read on every request', () => {
     expect((await mahoGetMe({ client: t.client, headers: bearer(me.token) })).error).toEqual(INVALID_TOKEN);
     const login = await mahoToken({ client: t.client, body: { email: me.email, password: me.password } });
     expect(login.error).toEqual(mahoError(401, 'invalid_credentials', 'Invalid email or password'));
+    // Deactivation revoked the sessions: reactivation does not bring the old token back.
     await t.gatehouse.services.accounts.setActive(me.id, true);
-    expect((await mahoGetMe({ client: t.client, headers: bearer(me.token) })).response.status).toBe(200);
+    expect((await mahoGetMe({ client: t.client, headers: bearer(me.token) })).error).toEqual(INVALID_TOKEN);
+    const fresh = await mahoTokenFor(t.client, { email: me.email, password: me.password });
+    expect((await mahoGetMe({ client: t.client, headers: bearer(fresh.token) })).response.status).toBe(200);
   });
 
   it('a deactivated API user is refused on the next request, and cannot get a token', async () => {
@@ -363,6 +436,9 @@ describe('the principal is re-read on every request', () => {
     expect((await mahoListCustomers({ client: t.client, headers: bearer(svc.token) })).response.status).toBe(200);
     await t.gatehouse.services.servicePrincipals.setActive(svc.principal.id, false);
     expect((await mahoListCustomers({ client: t.client, headers: bearer(svc.token) })).error).toEqual(INVALID_TOKEN);
+    const again = await mahoToken({ client: t.client, body: { grant_type: 'api_user', username: svc.principal.name, api_key: svc.secret } });
+    expect(again.response.status).toBe(401);
+    expect(again.error).toEqual(mahoError(401, 'invalid_client', 'Invalid client credentials'));
   });
 
   it('permissions come from the store, not from the token', async () => {

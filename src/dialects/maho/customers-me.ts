@@ -3,6 +3,7 @@ import type { RequestHandler } from 'express';
 import type { MahoCustomerUpdate, MahoPasswordChange, MahoSuccess } from '../../../generated/client/types.gen.js';
 import { ErrorCode, isGatehouseError } from '../../core/errors.js';
 import { DialectError } from '../../http/http-errors.js';
+import { clientInfo } from '../../http/request-context.js';
 import type { Services } from '../../services.js';
 import { caller, customerOf, NOT_FOUND } from './auth.js';
 import { customer } from './present.js';
@@ -19,11 +20,11 @@ export function updateMe(s: Services): RequestHandler {
   return async (req, res) => {
     const me = customerOf(await caller(s, req));
     const body = req.body as MahoCustomerUpdate;
-    const updated = await s.accounts.update(me.id, {
-      email: body.email?.trim(),
-      firstName: body.firstName?.trim(),
-      lastName: body.lastName?.trim(),
-    });
+    const updated = await s.accounts.update(
+      me.id,
+      { email: body.email?.trim(), firstName: body.firstName?.trim(), lastName: body.lastName?.trim() },
+      clientInfo(req),
+    );
     if (!updated) throw NOT_FOUND();
     res.json(customer(updated));
   };

@@ -59,6 +59,12 @@ export function remove(s: Services): RequestHandler {
       if (principal.kind === 'user' && principal.user.id !== id) throw NOT_FOUND();
       throw FORBIDDEN();
     }
+    const target = await s.accounts.get(id);
+    if (!target) throw NOT_FOUND();
+    // Staff accounts are not an integration's to delete: that takes an admin or `all`.
+    if (target.role !== 'user' && principal.kind === 'service' && !principal.service.permissions.includes('all')) {
+      throw FORBIDDEN();
+    }
     if (!(await s.accounts.delete(id))) throw NOT_FOUND();
     const answer: MahoSuccess = { success: true, message: 'Customer deleted' };
     res.json(answer);

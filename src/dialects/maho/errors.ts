@@ -48,6 +48,8 @@ export function renderError(failure: RequestFailure, _req: Request, res: Respons
     case 'too_large':
       return void send(413, 'payload_too_large', 'Request body is too large');
     case 'unsupported_media_type':
+      // No body at all where one is required: the fields are missing, not the media type wrong.
+      if (failure.noBody) return void send(400, 'invalid_request', 'A JSON request body is required');
       return void send(415, 'unsupported_media_type', 'Unsupported Content-Type');
     case 'not_found':
       return void send(404, 'not_found', 'Not found');
