@@ -60,6 +60,8 @@ export function createApp(s: Services, logger: Logger): express.Express {
 
   app.use(systemRouter(s));
   for (const d of DIALECTS) app.use(d.router(s));
+  // Never Express's default HTML 404: whatever no route answered is a 404 in the owner's format.
+  app.use((_req, _res, next) => next(Object.assign(new Error('Not found'), { status: 404 })));
 
   const onError: ErrorRequestHandler = (err, req, res, next) => {
     if (res.headersSent) return next(err);
