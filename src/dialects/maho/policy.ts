@@ -1,7 +1,16 @@
 import type { Config } from '../../config.js';
 import type { SessionPolicy } from '../../core/sessions.js';
 
+const policies = new WeakMap<Config, SessionPolicy>();
+
+/** The Maho session policy for a configuration; built once, since every request asks for it. */
 export function mahoPolicy(config: Config): SessionPolicy {
+  let policy = policies.get(config);
+  if (!policy) policies.set(config, (policy = build(config)));
+  return policy;
+}
+
+function build(config: Config): SessionPolicy {
   return {
     audience: config.maho.audience,
     refreshTokenFormat: 'base64url-256', // unused: Maho has no refresh tokens
