@@ -50,6 +50,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   validateResponses: boolean;
   bodyLimitBytes: number;
+  /** After SIGTERM, keep answering this long (with Connection: close) before closing the listener. */
+  shutdownDelayMs: number;
   trustProxy: boolean | number | string;
   production: boolean;
 }
@@ -138,6 +140,7 @@ const schema = z.object({
     .optional(),
   VALIDATE_RESPONSES: bool('VALIDATE_RESPONSES').optional(),
   BODY_LIMIT_BYTES: int('BODY_LIMIT_BYTES', 1024, 10_485_760).default(32_768),
+  SHUTDOWN_DELAY_MS: int('SHUTDOWN_DELAY_MS', 0, 60_000).default(1000),
   TRUST_PROXY: z.string().trim().optional(),
 });
 
@@ -212,6 +215,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
     validateResponses: e.VALIDATE_RESPONSES ?? !production,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    shutdownDelayMs: e.SHUTDOWN_DELAY_MS,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     production,
   };

@@ -14,6 +14,8 @@ export interface Gatehouse {
   logger: Logger;
   /** Base URL the server listens on, e.g. http://127.0.0.1:3000 */
   url: string;
+  /** From now on every answer carries Connection: close, so clients stop reusing connections. */
+  drain(): void;
   /** Stops accepting, lets in-flight requests finish, then closes the database. */
   close(): Promise<void>;
 }
@@ -22,7 +24,11 @@ export async function startGatehouse(config: Config, opts: { clock?: Clock; logg
   const logger = opts.logger ?? createLogger(config.logLevel);
   const services = await createServices(config, { clock: opts.clock });
   const app = createApp(services, logger);
-  const server = createServer(app);
+  let draining = false;
+  const server = createServer((req, res) => {
+    if (draining) res.setHeader('Connection', 'close');
+    app(req, res);
+  });
   // Slow clients cannot hold a connection forever (slowloris).
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
@@ -38,6 +44,9 @@ export async function startGatehouse(config: Config, opts: { clock?: Clock; logg
     server,
     logger,
     url: `http://${host}:${port}`,
+    drain() {
+      draining = true;
+    },
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

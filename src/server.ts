@@ -40,7 +40,14 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
+    // A "lame duck" window first: requests already on their way (accepted connections not yet
+    // parsed, or still in the listen backlog) are answered instead of reset, and every answer
+    // says Connection: close. Then the listener closes and in-flight requests finish.
+    logger.info({ signal, delayMs: config.shutdownDelayMs }, 'shutting down');
+    gatehouse.drain();
+    setTimeout(() => void close(), config.shutdownDelayMs);
+  };
+  const close = () =>
     gatehouse.close().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -48,7 +55,6 @@ async function main(): Promise<void> {
         process.exit(1);
       },
     );
-  };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }

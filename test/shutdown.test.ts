@@ -16,7 +16,7 @@ async function freePort(): Promise<number> {
 }
 
 describe('SIGTERM', () => {
-  it('finishes in-flight logins, then exits 0 and accepts nothing more', async () => {
+  it('answers what is on its way, finishes in-flight logins, then exits 0 and accepts nothing more', async () => {
     const port = await freePort();
     const server = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
       env: { ...process.env, PORT: String(port), DATABASE_URL: 'memory://', RATE_LIMITS: 'off', LOG_LEVEL: 'info' },
@@ -42,6 +42,10 @@ describe('SIGTERM', () => {
     await new Promise((r) => setTimeout(r, 15));
     const exited = once(server, 'exit');
     server.kill('SIGTERM');
+    // The lame-duck window (SHUTDOWN_DELAY_MS): still answering, but closing each connection.
+    const during = await fetch(`${url}/healthz`);
+    expect(during.status).toBe(200);
+    expect(during.headers.get('connection')).toBe('close');
     expect(await Promise.all(logins)).toEqual(Array(16).fill(200));
     const [code] = await exited;
     expect(code).toBe(0);
