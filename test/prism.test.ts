@@ -1,24 +1,14 @@
 // The Prism mock serves the same document: its answers are valid against the generated zod
 // schemas, so frontend work against the mock matches the real server.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from './helpers/ports.js';
 import { createClient, createConfig } from '../generated/client/client/index.js';
 import { dummyjsonLogin, dummyjsonMe } from '../generated/client/sdk.gen.js';
 import { zDummyjsonError, zDummyjsonLoginResponse } from '../generated/client/zod.gen.js';
 
 let prism: ChildProcess;
 let baseUrl: string;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 beforeAll(async () => {
   const port = await freePort();

@@ -2,18 +2,8 @@
 // closes the database and exits 0. The real entry point, as `npm start` runs it.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
+import { freePort } from './helpers/ports.js';
 
 describe('SIGTERM', () => {
   it('answers what is on its way, finishes in-flight logins, then exits 0 and accepts nothing more', async () => {

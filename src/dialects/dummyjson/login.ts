@@ -4,6 +4,7 @@ import { clientInfo } from '../../http/request-context.js';
 import type { Services } from '../../services.js';
 import { setAuthCookies } from './cookies.js';
 import { dummyjsonPolicy } from './policy.js';
+import { publicFields } from './profile.js';
 import { issueAccessToken, parseExpiresInMins, secondsUntil } from './tokens.js';
 
 /** POST /auth/login */
@@ -24,13 +25,7 @@ export function login(s: Services): RequestHandler {
     const answer: DummyjsonLoginResponse = {
       accessToken: access.token,
       refreshToken: issued.refreshToken,
-      id: user.id,
-      username: user.username,
-      email: user.email,
-      firstName: user.firstName,
-      lastName: user.lastName,
-      gender: user.gender,
-      image: user.image,
+      ...publicFields(user),
     };
     res.json(answer);
   };

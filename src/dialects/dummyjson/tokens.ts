@@ -5,6 +5,7 @@ import type { Services } from '../../services.js';
 import { DialectError } from '../../http/http-errors.js';
 import { MESSAGES } from './errors.js';
 import { dummyjsonPolicy } from './policy.js';
+import { publicFields } from './profile.js';
 
 export const DEFAULT_EXPIRES_IN_MINS = 60;
 
@@ -20,16 +21,7 @@ export function parseExpiresInMins(raw: unknown): number {
 }
 
 export async function issueAccessToken(s: Services, issued: IssuedRefresh, expiresInMins: number) {
-  const u = issued.user;
-  return s.tokens.signForSession(issued, dummyjsonPolicy, expiresInMins * 60, {
-    id: u.id,
-    username: u.username,
-    email: u.email,
-    firstName: u.firstName,
-    lastName: u.lastName,
-    gender: u.gender,
-    image: u.image,
-  });
+  return s.tokens.signForSession(issued, dummyjsonPolicy, expiresInMins * 60, publicFields(issued.user));
 }
 
 export function secondsUntil(s: Services, at: number): number {
