@@ -65,10 +65,15 @@ export async function seedDemoUsers(target: DemoSeedTarget, hasher: PasswordHash
 
 /**
  * The demo service principals, seeded together with the demo users: API client
- * `demo-client` / `demo-client-secret` with permission `all`, and API user `demo-api` /
+ * `demo-client` / `demo-client-secret` with permission `all` and every OAuth grant, and API user `demo-api` /
  * `demo-api-key` with `customers/read`. Demo data only, like the users' passwords.
  */
 export async function seedDemoServicePrincipals(principals: ServicePrincipals): Promise<void> {
-  await principals.create('api_client', { name: 'demo-client', secret: 'demo-client-secret', permissions: ['all'] });
+  await principals.create('api_client', {
+    name: 'demo-client',
+    secret: 'demo-client-secret',
+    permissions: ['all'],
+    grantTypes: ['client_credentials', 'password', 'refresh_token'],
+  });
   await principals.create('api_user', { name: 'demo-api', secret: 'demo-api-key', permissions: ['customers/read'] });
 }

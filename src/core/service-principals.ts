@@ -12,19 +12,32 @@ import type { ClientInfo } from './sessions.js';
 
 export type ServiceKind = 'api_client' | 'api_user';
 
+/** The OAuth 2 grants an API client may be allowed to use at /oauth/token. */
+export const OAUTH_GRANT_TYPES = ['client_credentials', 'password', 'refresh_token'] as const;
+export type OAuthGrantType = (typeof OAUTH_GRANT_TYPES)[number];
+
+export function isOAuthGrantType(v: string): v is OAuthGrantType {
+  return (OAUTH_GRANT_TYPES as readonly string[]).includes(v);
+}
+
 export interface ServicePrincipal {
   id: number;
   kind: ServiceKind;
   /** client_id of an API client, username of an API user. */
   name: string;
   permissions: string[];
+  /** The OAuth grants this principal may use; always empty for an API user. */
+  grantTypes: OAuthGrantType[];
   active: boolean;
 }
 
 export interface ServicePrincipalStore {
   update(id: number, changes: { active?: boolean; permissions?: string[] }, at: Date): Promise<boolean>;
   findByName(kind: ServiceKind, name: string): Promise<(ServicePrincipal & { secretHash: string }) | undefined>;
-  insert(p: { kind: ServiceKind; name: string; secretHash: string; permissions: string[] }, at: Date): Promise<ServicePrincipal>;
+  insert(
+    p: { kind: ServiceKind; name: string; secretHash: string; permissions: string[]; grantTypes: OAuthGrantType[] },
+    at: Date,
+  ): Promise<ServicePrincipal>;
 }
 
 /** A client_id: recognisable prefix and 128 random bits. */
@@ -88,15 +101,17 @@ export class ServicePrincipals {
   /** Creates a principal; the secret is returned here once and never stored in the clear. */
   async create(
     kind: ServiceKind,
-    opts: { name?: string; secret?: string; permissions: string[] },
+    opts: { name?: string; secret?: string; permissions: string[]; grantTypes?: OAuthGrantType[] },
   ): Promise<{ principal: ServicePrincipal; secret: string }> {
     const bad = opts.permissions.filter((p) => !isPermission(p));
     if (bad.length > 0) throw new Error(`not a permission: ${bad.join(', ')} (use <resource>/<read|create|write|delete|all> or all)`);
     const name = opts.name ?? (kind === 'api_client' ? newClientId() : undefined);
     if (!name) throw new Error('an API user needs a username');
+    const grantTypes = kind === 'api_client' ? [...new Set(opts.grantTypes ?? ['client_credentials' as const])] : [];
+    if (kind === 'api_user' && opts.grantTypes?.length) throw new Error('only an API client can use OAuth grants');
     const secret = opts.secret ?? newServiceSecret();
     const principal = await this.store.insert(
-      { kind, name, secretHash: sha256Hex(secret), permissions: [...new Set(opts.permissions)] },
+      { kind, name, secretHash: sha256Hex(secret), permissions: [...new Set(opts.permissions)], grantTypes },
       new Date(this.clock.now()),
     );
     return { principal, secret };

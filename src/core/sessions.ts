@@ -97,8 +97,11 @@ export class Sessions {
     private readonly settings: SessionSettings,
   ) {}
 
-  /** Starts a session for `user` and issues its first refresh token. */
-  async start(user: User, policy: SessionPolicy, client: ClientInfo): Promise<IssuedRefresh> {
+  /**
+   * Starts a session for `user` and issues its first refresh token. `oauthClientId` is the
+   * OAuth client it is issued to (only that client may redeem its refresh tokens).
+   */
+  async start(user: User, policy: SessionPolicy, client: ClientInfo, oauthClientId: number | null = null): Promise<IssuedRefresh> {
     client = normalizeClient(client);
     const now = this.clock.now();
     const sessionId = newId();
@@ -111,6 +114,7 @@ export class Sessions {
           id: sessionId,
           userId: user.id,
           apiUserId: null,
+          clientId: oauthClientId,
           audience: policy.audience,
           createdAt: new Date(now),
           expiresAt: new Date(sessionExpiresAt),
@@ -134,7 +138,7 @@ export class Sessions {
    * Opens a session without a refresh token (Maho: tokens are renewed by presenting the
    * current access token). Its absolute lifetime is SESSION_MAX_AGE_S like every session's.
    */
-  async open(principal: Principal, policy: SessionPolicy, client: ClientInfo): Promise<OpenedSession> {
+  async open(principal: Principal, policy: SessionPolicy, client: ClientInfo, oauthClientId: number | null = null): Promise<OpenedSession> {
     client = normalizeClient(client);
     const now = this.clock.now();
     const sessionId = newId();
@@ -142,6 +146,7 @@ export class Sessions {
       id: sessionId,
       userId: principal.kind === 'user' ? principal.user.id : null,
       apiUserId: principal.kind === 'service' ? principal.service.id : null,
+      clientId: oauthClientId,
       audience: policy.audience,
       createdAt: new Date(now),
       expiresAt: new Date(now + this.settings.sessionMaxAgeS * 1000),

@@ -1,4 +1,4 @@
-import type { ServiceKind, ServicePrincipal, ServicePrincipalStore } from '../core/service-principals.js';
+import type { OAuthGrantType, ServiceKind, ServicePrincipal, ServicePrincipalStore } from '../core/service-principals.js';
 import type { Queryable } from './database.js';
 
 interface Row {
@@ -7,6 +7,7 @@ interface Row {
   name: string;
   secret_hash: string;
   permissions: string[];
+  grant_types: OAuthGrantType[];
   active: boolean;
 }
 
@@ -15,6 +16,7 @@ const toPrincipal = (r: Row): ServicePrincipal => ({
   kind: r.kind,
   name: r.name,
   permissions: r.permissions,
+  grantTypes: r.grant_types,
   active: r.active,
 });
 
@@ -23,18 +25,21 @@ export class ServicePrincipalRows implements ServicePrincipalStore {
 
   async findByName(kind: ServiceKind, name: string) {
     const rows = await this.db.query<Row>(
-      'SELECT id, kind, name, secret_hash, permissions, active FROM api_users WHERE kind = $1 AND lower(name) = lower($2)',
+      'SELECT id, kind, name, secret_hash, permissions, grant_types, active FROM api_users WHERE kind = $1 AND lower(name) = lower($2)',
       [kind, name],
     );
     const r = rows[0];
     return r && { ...toPrincipal(r), secretHash: r.secret_hash };
   }
 
-  async insert(p: { kind: ServiceKind; name: string; secretHash: string; permissions: string[] }, at: Date) {
+  async insert(
+    p: { kind: ServiceKind; name: string; secretHash: string; permissions: string[]; grantTypes: OAuthGrantType[] },
+    at: Date,
+  ) {
     const rows = await this.db.query<Row>(
-      `INSERT INTO api_users (kind, name, secret_hash, permissions, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $5) RETURNING id, kind, name, secret_hash, permissions, active`,
-      [p.kind, p.name, p.secretHash, p.permissions, at],
+      `INSERT INTO api_users (kind, name, secret_hash, permissions, grant_types, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id, kind, name, secret_hash, permissions, grant_types, active`,
+      [p.kind, p.name, p.secretHash, p.permissions, p.grantTypes, at],
     );
     return toPrincipal(rows[0]!);
   }

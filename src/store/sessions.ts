@@ -1,4 +1,4 @@
-import type { ServiceKind, ServicePrincipal } from '../core/service-principals.js';
+import type { OAuthGrantType, ServiceKind, ServicePrincipal } from '../core/service-principals.js';
 import type { User } from '../core/users.js';
 import type { Database, Queryable } from './database.js';
 import { RowCache } from './row-cache.js';
@@ -16,6 +16,8 @@ export interface SessionAuthState {
   revokedAt: number | null;
   userAgent: string | null;
   ip: string | null;
+  /** The OAuth client the session was issued to (api_users.id), if any. */
+  clientId: number | null;
   principal: Principal;
 }
 
@@ -23,6 +25,7 @@ export interface NewSession {
   id: string;
   userId: number | null;
   apiUserId: number | null;
+  clientId: number | null;
   audience: string;
   createdAt: Date;
   expiresAt: Date;
@@ -42,6 +45,7 @@ export interface LockedRefreshToken {
   accessGeneration: number;
   userAgent: string | null;
   ip: string | null;
+  clientId: number | null;
   user: User;
 }
 
@@ -51,7 +55,9 @@ interface AuthStateRow extends UserRow {
   a_kind: ServiceKind | null;
   a_name: string | null;
   a_permissions: string[] | null;
+  a_grant_types: OAuthGrantType[] | null;
   a_active: boolean | null;
+  client_id: number | null;
   audience: string;
   access_generation: number;
   expires_at: Date;
@@ -61,8 +67,9 @@ interface AuthStateRow extends UserRow {
 }
 
 const AUTH_STATE_SQL = `SELECT s.id AS session_id, s.audience, s.access_generation, s.expires_at, s.revoked_at,
-    s.user_agent, s.ip AS session_ip, ${USER_COLUMNS},
-    a.id AS a_id, a.kind AS a_kind, a.name AS a_name, a.permissions AS a_permissions, a.active AS a_active
+    s.user_agent, s.ip AS session_ip, s.client_id, ${USER_COLUMNS},
+    a.id AS a_id, a.kind AS a_kind, a.name AS a_name, a.permissions AS a_permissions,
+    a.grant_types AS a_grant_types, a.active AS a_active
   FROM sessions s
   LEFT JOIN users u ON u.id = s.user_id
   LEFT JOIN api_users a ON a.id = s.api_user_id
@@ -72,7 +79,14 @@ function principalOf(r: AuthStateRow): Principal {
   if (r.a_id !== null) {
     return {
       kind: 'service',
-      service: { id: r.a_id, kind: r.a_kind!, name: r.a_name!, permissions: r.a_permissions!, active: r.a_active! },
+      service: {
+        id: r.a_id,
+        kind: r.a_kind!,
+        name: r.a_name!,
+        permissions: r.a_permissions!,
+        grantTypes: r.a_grant_types!,
+        active: r.a_active!,
+      },
     };
   }
   return { kind: 'user', user: toUser(r) };
@@ -88,9 +102,9 @@ export class SessionStore {
 
   async insert(s: NewSession, db: Queryable = this.db): Promise<void> {
     await db.query(
-      `INSERT INTO sessions (id, user_id, api_user_id, audience, created_at, expires_at, user_agent, ip)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [s.id, s.userId, s.apiUserId, s.audience, s.createdAt, s.expiresAt, s.userAgent, s.ip],
+      `INSERT INTO sessions (id, user_id, api_user_id, client_id, audience, created_at, expires_at, user_agent, ip)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [s.id, s.userId, s.apiUserId, s.clientId, s.audience, s.createdAt, s.expiresAt, s.userAgent, s.ip],
     );
   }
 
@@ -108,6 +122,7 @@ export class SessionStore {
           revokedAt: r.revoked_at?.getTime() ?? null,
           userAgent: r.user_agent,
           ip: r.session_ip,
+          clientId: r.client_id,
           principal: principalOf(r),
         }
       );
@@ -189,7 +204,7 @@ export class SessionStore {
     >(
       `SELECT rt.token_hash, rt.expires_at AS token_expires_at, rt.rotated_at,
           s.id AS session_id, s.audience, s.access_generation, s.expires_at, s.revoked_at,
-          s.user_agent, s.ip AS session_ip, ${USER_COLUMNS}
+          s.user_agent, s.ip AS session_ip, s.client_id, ${USER_COLUMNS}
         FROM refresh_tokens rt
         JOIN sessions s ON s.id = rt.session_id
         JOIN users u ON u.id = s.user_id
@@ -210,6 +225,7 @@ export class SessionStore {
         accessGeneration: r.access_generation,
         userAgent: r.user_agent,
         ip: r.session_ip,
+        clientId: r.client_id,
         user: toUser(r),
       }
     );
