@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { cocart } from './dialects/cocart/index.js';
 import { dummyjson } from './dialects/dummyjson/index.js';
 import { maho } from './dialects/maho/index.js';
+import { oauth } from './dialects/oauth/index.js';
 import { ownsPath, type Dialect } from './http/dialect.js';
 import { classify, describeIssues, type RequestFailure } from './http/http-errors.js';
 import { requestId, requestLogger } from './http/logging.js';
@@ -16,7 +17,7 @@ import { findNul, hasBody } from './http/request-context.js';
 import type { Services } from './services.js';
 import { systemRouter } from './system/index.js';
 
-export const DIALECTS: readonly Dialect[] = [dummyjson, cocart, maho];
+export const DIALECTS: readonly Dialect[] = [dummyjson, cocart, maho, oauth];
 
 export function createApp(s: Services, logger: Logger): express.Express {
   const { config } = s;
@@ -36,6 +37,13 @@ export function createApp(s: Services, logger: Logger): express.Express {
       maxAge: 600,
     }),
   );
+  const dialectPrefixes = DIALECTS.flatMap((d) => d.prefixes);
+  app.use((req, res, next) => {
+    // Dialect answers carry tokens and personal data: never cached (RFC 6749 section 5.1),
+    // errors of body parsing included.
+    if (dialectPrefixes.some((p) => ownsPath(p, req.path))) res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
   app.use(cookieParser());
   const json = express.json({ limit: config.bodyLimitBytes, strict: true });
   const form = express.urlencoded({ extended: false, limit: config.bodyLimitBytes, parameterLimit: 50 });
@@ -43,12 +51,6 @@ export function createApp(s: Services, logger: Logger): express.Express {
   app.use((req, res, next) => {
     if (bodyless.has(`${req.method} ${req.path}`)) return next(); // the body is ignored, so never parsed
     json(req, res, (err?: unknown) => (err ? next(err) : form(req, res, next)));
-  });
-  const dialectPrefixes = DIALECTS.flatMap((d) => d.prefixes);
-  app.use((req, res, next) => {
-    // Dialect answers carry tokens and personal data: never cached (RFC 6749 section 5.1).
-    if (dialectPrefixes.some((p) => ownsPath(p, req.path))) res.setHeader('Cache-Control', 'no-store');
-    next();
   });
   // PostgreSQL text cannot hold NUL: refuse it as bad input before anything reaches the store.
   app.use((req, _res, next) => {

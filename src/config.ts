@@ -47,6 +47,12 @@ export interface Config {
     audience: string;
     accessTokenTtlS: number;
   };
+  oauth: {
+    /** The `aud` of tokens from /oauth/token (OAUTH_AUDIENCE); no dialect route accepts it. */
+    audience: string;
+    /** ACCESS_TOKEN_TTL_S. */
+    accessTokenTtlS: number;
+  };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   validateResponses: boolean;
   bodyLimitBytes: number;
@@ -132,6 +138,11 @@ const schema = z.object({
     .regex(/^[\x21-\x7e]{1,128}$/, { message: 'MAHO_AUDIENCE must be 1 to 128 visible ASCII characters' })
     .default('maho-api'),
   MAHO_ACCESS_TOKEN_TTL_S: int('MAHO_ACCESS_TOKEN_TTL_S', 60, 2_592_000).default(3600),
+  OAUTH_AUDIENCE: z
+    .string()
+    .trim()
+    .regex(/^[\x21-\x7e]{1,128}$/, { message: 'OAUTH_AUDIENCE must be 1 to 128 visible ASCII characters' })
+    .default('gatehouse:oauth'),
   LOG_LEVEL: z
     .string()
     .trim()
@@ -212,6 +223,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     clockToleranceS: e.CLOCK_TOLERANCE_S,
     cocart: { accessTokenTtlS: e.COCART_ACCESS_TOKEN_TTL_S, bindIp: e.COCART_BIND_IP },
     maho: { audience: e.MAHO_AUDIENCE, accessTokenTtlS: e.MAHO_ACCESS_TOKEN_TTL_S },
+    oauth: { audience: e.OAUTH_AUDIENCE, accessTokenTtlS: e.ACCESS_TOKEN_TTL_S },
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
     validateResponses: e.VALIDATE_RESPONSES ?? !production,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,

@@ -298,6 +298,133 @@ export type MahoPasswordChange = {
     newPassword: string;
 };
 
+/**
+ * Fields by grant: `password` takes `username` and `password`; `refresh_token` takes
+ * `refresh_token`; `client_credentials` takes nothing more. Every grant takes an optional
+ * `scope`. Client credentials go in `Authorization: Basic` (`client_secret_basic`) or in
+ * `client_id` and `client_secret` (`client_secret_post`), never both.
+ *
+ */
+export type OAuthTokenRequest = {
+    grant_type: string;
+    /**
+     * Login name, or email address, of the resource owner (password grant).
+     */
+    username?: string;
+    password?: string;
+    refresh_token?: string;
+    /**
+     * Space-separated scopes (client_credentials); each must be covered by the client's permissions.
+     */
+    scope?: string;
+    client_id?: string;
+    client_secret?: string;
+};
+
+/**
+ * RFC 6749 section 5.1. The access token is an RFC 9068 JWT (`typ` at+jwt, ES256).
+ */
+export type OAuthTokenResponse = {
+    access_token: string;
+    token_type: 'Bearer';
+    /**
+     * Lifetime of the access token in seconds.
+     */
+    expires_in: number;
+    /**
+     * Only for the password and refresh_token grants, and only to clients allowed the refresh_token grant.
+     */
+    refresh_token?: string;
+    /**
+     * The scopes granted, space-separated (client_credentials).
+     */
+    scope?: string;
+};
+
+/**
+ * Every OAuth error (RFC 6749 section 5.2), validation and rate limits included.
+ */
+export type OAuthError = {
+    /**
+     * An RFC 6749 / RFC 7009 error code.
+     */
+    error: 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope' | 'unsupported_token_type' | 'temporarily_unavailable' | 'server_error';
+    /**
+     * Human-readable; never says whether an account or client exists.
+     */
+    error_description: string;
+};
+
+/**
+ * A token to revoke or introspect, and the client's credentials when sent as `client_secret_post`.
+ */
+export type OAuthTokenRequestByToken = {
+    token: string;
+    /**
+     * `access_token` or `refresh_token`; a hint only: both kinds are looked up, and any other value is ignored.
+     */
+    token_type_hint?: string;
+    client_id?: string;
+    client_secret?: string;
+};
+
+/**
+ * RFC 7662 section 2.2. Only `active` is sent for a token that is revoked, expired,
+ * foreign, malformed or unknown.
+ *
+ */
+export type OAuthIntrospection = {
+    active: boolean;
+    /**
+     * `Bearer` for access tokens, `refresh_token` for refresh tokens.
+     */
+    token_type?: 'Bearer' | 'refresh_token';
+    scope?: string;
+    /**
+     * The OAuth client the token was issued to; absent for the dialects' own logins.
+     */
+    client_id?: string;
+    /**
+     * The user's login name, or the service principal's name.
+     */
+    username?: string;
+    sub?: string;
+    /**
+     * The audience, which names the dialect that issued the token (e.g. gatehouse:dummyjson).
+     */
+    aud?: string;
+    iss?: string;
+    exp?: number;
+    iat?: number;
+    nbf?: number;
+    jti?: string;
+};
+
+/**
+ * RFC 8414 authorization server metadata, listing only what works.
+ */
+export type OAuthMetadata = {
+    issuer: string;
+    token_endpoint: string;
+    jwks_uri: string;
+    revocation_endpoint?: string;
+    introspection_endpoint?: string;
+    scopes_supported?: Array<string>;
+    /**
+     * Empty: there is no authorization endpoint.
+     */
+    response_types_supported: Array<string>;
+    grant_types_supported: Array<string>;
+    token_endpoint_auth_methods_supported: Array<string>;
+    revocation_endpoint_auth_methods_supported?: Array<string>;
+    introspection_endpoint_auth_methods_supported?: Array<string>;
+    /**
+     * Extension: the JWS algorithms of access tokens.
+     */
+    access_token_signing_alg_values_supported?: Array<string>;
+    service_documentation?: string;
+};
+
 export type Health = {
     /**
      * `ok` while the server and its database answer.
@@ -994,6 +1121,156 @@ export type MahoGetCustomerResponses = {
 };
 
 export type MahoGetCustomerResponse = MahoGetCustomerResponses[keyof MahoGetCustomerResponses];
+
+export type OauthTokenData = {
+    body: OAuthTokenRequest;
+    path?: never;
+    query?: never;
+    url: '/oauth/token';
+};
+
+export type OauthTokenErrors = {
+    /**
+     * `invalid_request` (a missing, repeated or malformed parameter, or two client
+     * authentication methods), `invalid_grant`, `unauthorized_client`,
+     * `unsupported_grant_type` or `invalid_scope`.
+     *
+     */
+    400: OAuthError;
+    /**
+     * Client authentication failed: unknown client, wrong secret, inactive client, an API
+     * user rather than an API client, or no credentials at all.
+     *
+     */
+    401: OAuthError;
+    /**
+     * The body is over BODY_LIMIT_BYTES.
+     */
+    413: OAuthError;
+    /**
+     * The body is not application/x-www-form-urlencoded.
+     */
+    415: OAuthError;
+    /**
+     * Too many attempts from this address or for this client or account.
+     */
+    429: OAuthError;
+};
+
+export type OauthTokenError = OauthTokenErrors[keyof OauthTokenErrors];
+
+export type OauthTokenResponses = {
+    /**
+     * Tokens.
+     */
+    200: OAuthTokenResponse;
+};
+
+export type OauthTokenResponse = OauthTokenResponses[keyof OauthTokenResponses];
+
+export type OauthRevokeData = {
+    body: OAuthTokenRequestByToken;
+    path?: never;
+    query?: never;
+    url: '/oauth/revoke';
+};
+
+export type OauthRevokeErrors = {
+    /**
+     * `invalid_request` (no `token`), or `unauthorized_client` (the token belongs to another client).
+     */
+    400: OAuthError;
+    /**
+     * Client authentication failed: unknown client, wrong secret, inactive client, an API
+     * user rather than an API client, or no credentials at all.
+     *
+     */
+    401: OAuthError;
+    /**
+     * The body is over BODY_LIMIT_BYTES.
+     */
+    413: OAuthError;
+    /**
+     * The body is not application/x-www-form-urlencoded.
+     */
+    415: OAuthError;
+    /**
+     * Too many attempts from this address or for this client or account.
+     */
+    429: OAuthError;
+};
+
+export type OauthRevokeError = OauthRevokeErrors[keyof OauthRevokeErrors];
+
+export type OauthRevokeResponses = {
+    /**
+     * Revoked, or there was nothing to revoke. The body is an empty object.
+     */
+    200: {
+        [key: string]: unknown;
+    };
+};
+
+export type OauthRevokeResponse = OauthRevokeResponses[keyof OauthRevokeResponses];
+
+export type OauthIntrospectData = {
+    body: OAuthTokenRequestByToken;
+    path?: never;
+    query?: never;
+    url: '/oauth/introspect';
+};
+
+export type OauthIntrospectErrors = {
+    /**
+     * `invalid_request`: no `token`.
+     */
+    400: OAuthError;
+    /**
+     * Client authentication failed: unknown client, wrong secret, inactive client, an API
+     * user rather than an API client, or no credentials at all.
+     *
+     */
+    401: OAuthError;
+    /**
+     * The body is over BODY_LIMIT_BYTES.
+     */
+    413: OAuthError;
+    /**
+     * The body is not application/x-www-form-urlencoded.
+     */
+    415: OAuthError;
+    /**
+     * Too many attempts from this address or for this client or account.
+     */
+    429: OAuthError;
+};
+
+export type OauthIntrospectError = OauthIntrospectErrors[keyof OauthIntrospectErrors];
+
+export type OauthIntrospectResponses = {
+    /**
+     * What the token is, or `{"active": false}`.
+     */
+    200: OAuthIntrospection;
+};
+
+export type OauthIntrospectResponse = OauthIntrospectResponses[keyof OauthIntrospectResponses];
+
+export type GetOAuthMetadataData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/.well-known/oauth-authorization-server';
+};
+
+export type GetOAuthMetadataResponses = {
+    /**
+     * The metadata.
+     */
+    200: OAuthMetadata;
+};
+
+export type GetOAuthMetadataResponse = GetOAuthMetadataResponses[keyof GetOAuthMetadataResponses];
 
 export type GetHealthData = {
     body?: never;

@@ -246,6 +246,101 @@ export const zMahoPasswordChange = z.object({
     newPassword: z.string().max(1024)
 });
 
+/**
+ * Fields by grant: `password` takes `username` and `password`; `refresh_token` takes
+ * `refresh_token`; `client_credentials` takes nothing more. Every grant takes an optional
+ * `scope`. Client credentials go in `Authorization: Basic` (`client_secret_basic`) or in
+ * `client_id` and `client_secret` (`client_secret_post`), never both.
+ *
+ */
+export const zOAuthTokenRequest = z.object({
+    grant_type: z.string().max(64),
+    username: z.string().max(320).optional(),
+    password: z.string().max(1024).optional(),
+    refresh_token: z.string().max(1024).optional(),
+    scope: z.string().max(2048).optional(),
+    client_id: z.string().max(128).optional(),
+    client_secret: z.string().max(256).optional()
+});
+
+/**
+ * RFC 6749 section 5.1. The access token is an RFC 9068 JWT (`typ` at+jwt, ES256).
+ */
+export const zOAuthTokenResponse = z.object({
+    access_token: z.string(),
+    token_type: z.literal('Bearer'),
+    expires_in: z.int(),
+    refresh_token: z.string().optional(),
+    scope: z.string().optional()
+});
+
+/**
+ * Every OAuth error (RFC 6749 section 5.2), validation and rate limits included.
+ */
+export const zOAuthError = z.object({
+    error: z.enum([
+        'invalid_request',
+        'invalid_client',
+        'invalid_grant',
+        'unauthorized_client',
+        'unsupported_grant_type',
+        'invalid_scope',
+        'unsupported_token_type',
+        'temporarily_unavailable',
+        'server_error'
+    ]),
+    error_description: z.string()
+});
+
+/**
+ * A token to revoke or introspect, and the client's credentials when sent as `client_secret_post`.
+ */
+export const zOAuthTokenRequestByToken = z.object({
+    token: z.string().max(16384),
+    token_type_hint: z.string().max(64).optional(),
+    client_id: z.string().max(128).optional(),
+    client_secret: z.string().max(256).optional()
+});
+
+/**
+ * RFC 7662 section 2.2. Only `active` is sent for a token that is revoked, expired,
+ * foreign, malformed or unknown.
+ *
+ */
+export const zOAuthIntrospection = z.object({
+    active: z.boolean(),
+    token_type: z.enum(['Bearer', 'refresh_token']).optional(),
+    scope: z.string().optional(),
+    client_id: z.string().optional(),
+    username: z.string().optional(),
+    sub: z.string().optional(),
+    aud: z.string().optional(),
+    iss: z.string().optional(),
+    exp: z.int().optional(),
+    iat: z.int().optional(),
+    nbf: z.int().optional(),
+    jti: z.string().optional()
+});
+
+/**
+ * RFC 8414 authorization server metadata, listing only what works.
+ */
+export const zOAuthMetadata = z.object({
+    issuer: z.url(),
+    token_endpoint: z.url(),
+    jwks_uri: z.url(),
+    revocation_endpoint: z.url().optional(),
+    introspection_endpoint: z.url().optional(),
+    scopes_supported: z.array(z.string()).optional(),
+    response_types_supported: z.array(z.string()),
+    grant_types_supported: z.array(z.string()),
+    token_endpoint_auth_methods_supported: z.array(z.string()),
+    revocation_endpoint_auth_methods_supported: z.array(z.string()).optional(),
+    introspection_endpoint_auth_methods_supported: z.array(z.string()).optional(),
+    access_token_signing_alg_values_supported: z.array(z.string()).optional(),
+    service_documentation: z.url().optional()
+});
+
 export const zHealth = z.object({
     status: z.enum(['ok', 'unavailable'])
 });
@@ -391,6 +486,32 @@ export const zMahoGetCustomerPath = z.object({
  * The customer.
  */
 export const zMahoGetCustomerResponse = zMahoCustomer;
+
+export const zOauthTokenBody = zOAuthTokenRequest;
+
+/**
+ * Tokens.
+ */
+export const zOauthTokenResponse = zOAuthTokenResponse;
+
+export const zOauthRevokeBody = zOAuthTokenRequestByToken;
+
+/**
+ * Revoked, or there was nothing to revoke. The body is an empty object.
+ */
+export const zOauthRevokeResponse = z.record(z.string(), z.unknown());
+
+export const zOauthIntrospectBody = zOAuthTokenRequestByToken;
+
+/**
+ * What the token is, or `{"active": false}`.
+ */
+export const zOauthIntrospectResponse = zOAuthIntrospection;
+
+/**
+ * The metadata.
+ */
+export const zGetOAuthMetadataResponse = zOAuthMetadata;
 
 /**
  * The server and its database work.

@@ -100,7 +100,19 @@ export class AccessTokens {
   }
 
   /** Verifies signature and claims; throws GatehouseError TokenInvalid or TokenExpired. */
-  async verify(token: string, audience: string): Promise<AccessTokenClaims> {
+  verify(token: string, audience: string): Promise<AccessTokenClaims> {
+    return this.#verify(token, audience);
+  }
+
+  /**
+   * verify() for token introspection and revocation, which serve tokens of every dialect:
+   * every check but the audience, which the caller must match against the token's session.
+   */
+  verifyAnyAudience(token: string): Promise<AccessTokenClaims & { aud: string }> {
+    return this.#verify(token, null) as Promise<AccessTokenClaims & { aud: string }>;
+  }
+
+  async #verify(token: string, audience: string | null): Promise<AccessTokenClaims> {
     if (token.length > MAX_TOKEN_LENGTH) throw new GatehouseError(ErrorCode.TokenInvalid, 'token too long');
     const known = this.#verified.get(token);
     if (known) {
@@ -109,7 +121,7 @@ export class AccessTokens {
       const nowS = Math.floor(this.opts.clock.now() / 1000);
       const leeway = this.opts.clockToleranceS;
       if (
-        known.claims.aud === audience &&
+        (audience === null || known.claims.aud === audience) &&
         known.claims.exp > nowS - leeway &&
         (known.claims.nbf ?? 0) <= nowS + leeway &&
         this.keys.canVerify(known.kid)
@@ -131,14 +143,19 @@ export class AccessTokens {
         {
           algorithms: [SIGNING_ALG],
           issuer: this.opts.issuer,
-          audience,
+          ...(audience === null ? {} : { audience }),
           typ: ACCESS_TOKEN_TYPE,
           clockTolerance: this.opts.clockToleranceS,
           currentDate: new Date(this.opts.clock.now()),
-          requiredClaims: ['sub', 'sid', 'gen', 'jti', 'iat', 'exp'],
+          requiredClaims: ['aud', 'sub', 'sid', 'gen', 'jti', 'iat', 'exp'],
         },
       );
-      if (typeof payload.sid !== 'string' || !Number.isInteger(payload.gen) || typeof payload.sub !== 'string') {
+      if (
+        typeof payload.sid !== 'string' ||
+        !Number.isInteger(payload.gen) ||
+        typeof payload.sub !== 'string' ||
+        typeof payload.aud !== 'string'
+      ) {
         throw new GatehouseError(ErrorCode.TokenInvalid, 'claims of the wrong type');
       }
       this.#verified.set(token, { claims: payload, kid });

@@ -33,6 +33,7 @@ export interface ServicePrincipal {
 
 export interface ServicePrincipalStore {
   update(id: number, changes: { active?: boolean; permissions?: string[] }, at: Date): Promise<boolean>;
+  findById(id: number): Promise<ServicePrincipal | undefined>;
   findByName(kind: ServiceKind, name: string): Promise<(ServicePrincipal & { secretHash: string }) | undefined>;
   insert(
     p: { kind: ServiceKind; name: string; secretHash: string; permissions: string[]; grantTypes: OAuthGrantType[] },
@@ -83,9 +84,18 @@ export class ServicePrincipals {
   /**
    * Returns the active principal whose name and secret match, or throws InvalidClient or
    * RateLimitedError (per IP, and failed attempts per principal name, as for passwords).
+   * `refundIp`: a success gives its per-IP attempt back, so only failures count there (for
+   * calls a resource server makes on every request of its own, like introspection).
    */
-  async authenticate(kind: ServiceKind, name: string, secret: string, client: ClientInfo): Promise<ServicePrincipal> {
-    await this.limits.consume('login:ip', client.ip ?? 'unknown');
+  async authenticate(
+    kind: ServiceKind,
+    name: string,
+    secret: string,
+    client: ClientInfo,
+    opts: { refundIp?: boolean } = {},
+  ): Promise<ServicePrincipal> {
+    const ip = client.ip ?? 'unknown';
+    await this.limits.consume('login:ip', ip);
     const account = `${kind}:${name.toLowerCase()}`;
     await this.limits.consume('login:account', account);
     const found = name.includes('\0') ? undefined : await this.store.findByName(kind, name);
@@ -94,8 +104,13 @@ export class ServicePrincipals {
     const match = timingSafeEqual(expected, given);
     if (!found || !match || !found.active) throw new GatehouseError(ErrorCode.InvalidClient);
     await this.limits.refund('login:account', account);
+    if (opts.refundIp) await this.limits.refund('login:ip', ip);
     const { secretHash: _secret, ...principal } = found;
     return principal;
+  }
+
+  get(id: number): Promise<ServicePrincipal | undefined> {
+    return this.store.findById(id);
   }
 
   /** Creates a principal; the secret is returned here once and never stored in the clear. */

@@ -8,7 +8,7 @@
 // transaction that locks the session row, so concurrent refreshes on any number of
 // instances are serialised and at most one of them can find a token unrotated.
 import type { Database } from '../store/database.js';
-import type { LockedRefreshToken, Principal, SessionAuthState, SessionStore } from '../store/sessions.js';
+import type { LockedRefreshToken, Principal, SessionAuthState, SessionStore, StoredRefreshToken } from '../store/sessions.js';
 import type { AccessTokenClaims, AccessTokens } from './access-tokens.js';
 import type { Clock } from './clock.js';
 import { ErrorCode, GatehouseError } from './errors.js';
@@ -85,7 +85,7 @@ function boundTo(session: { userAgent: string | null; ip: string | null }, polic
   return true;
 }
 
-export type RevokeReason = 'logout' | 'refresh_token_reuse' | 'password_change' | 'admin' | 'user_deleted';
+export type RevokeReason = 'logout' | 'refresh_token_reuse' | 'password_change' | 'admin' | 'user_deleted' | 'token_revocation';
 
 export class Sessions {
   constructor(
@@ -171,13 +171,21 @@ export class Sessions {
    * Exchanges a refresh token for a new one. Throws RefreshTokenInvalid (unknown, foreign,
    * revoked, replayed, inactive user) or RefreshTokenExpired.
    */
-  async rotate(refreshToken: string, policy: SessionPolicy, client: ClientInfo): Promise<IssuedRefresh> {
+  async rotate(
+    refreshToken: string,
+    policy: SessionPolicy,
+    client: ClientInfo,
+    oauthClientId: number | null = null,
+  ): Promise<IssuedRefresh> {
     const tokenHash = sha256Hex(refreshToken);
     const next = newRefreshToken(policy.refreshTokenFormat);
     const outcome = await this.db.transaction(async (tx) => {
       const now = this.clock.now();
       const found = await this.store.lockRefreshToken(tx, tokenHash);
-      const refusal = this.refusal(found, policy, client, now);
+      // Only the OAuth client a session was issued to may redeem its refresh tokens (RFC 6749
+      // section 6); a dialect's own sessions have none. Refused before any replay check, so a
+      // token presented by the wrong client is not used up.
+      const refusal = found && found.clientId !== oauthClientId ? { kind: 'invalid' as const } : this.refusal(found, policy, client, now);
       if (refusal) return refusal;
       const t = found!;
       // A used token again: a concurrent refresh (within the grace window, where the policy
@@ -276,6 +284,43 @@ export class Sessions {
     const { claims, session } = await this.authenticate(token, policy, client);
     if (session.principal.kind !== 'user') throw new GatehouseError(ErrorCode.TokenInvalid, 'not a user token');
     return { claims, session, user: session.principal.user };
+  }
+
+  // --- introspection and revocation (RFC 7662, RFC 7009), for tokens of every dialect ---
+
+  /**
+   * The session an access token of any dialect names, if the token is genuine (signature,
+   * issuer, type, lifetime) and its audience is its session's. Says nothing of whether the
+   * session is still live: see isLive().
+   */
+  async findByAccessToken(token: string): Promise<{ claims: AccessTokenClaims & { aud: string }; session: SessionAuthState } | undefined> {
+    let claims: AccessTokenClaims & { aud: string };
+    try {
+      claims = await this.tokens.verifyAnyAudience(token);
+    } catch (err) {
+      if (err instanceof GatehouseError) return undefined;
+      throw err;
+    }
+    const session = await this.store.authState(claims.sid);
+    if (!session || session.audience !== claims.aud) return undefined;
+    return { claims, session };
+  }
+
+  /** A refresh token of any dialect as stored, with its session; whatever its state. */
+  async findByRefreshToken(token: string): Promise<{ refresh: StoredRefreshToken; session: SessionAuthState } | undefined> {
+    const refresh = await this.store.findRefreshToken(sha256Hex(token));
+    const session = refresh && (await this.store.authState(refresh.sessionId));
+    return session && { refresh, session };
+  }
+
+  /** Whether a session would still let its tokens in (ignoring device binding, which needs the device). */
+  isLive(session: SessionAuthState, accessGeneration?: number): boolean {
+    return (
+      session.revokedAt === null &&
+      session.expiresAt > this.clock.now() &&
+      principalActive(session.principal) &&
+      (accessGeneration === undefined || session.accessGeneration === accessGeneration)
+    );
   }
 
   /** Call after any write to a user, so cached sessions show the user as stored now. */

@@ -1,4 +1,5 @@
 import type { Request, Response, Router } from 'express';
+import type { Config } from '../config.js';
 import type { Services } from '../services.js';
 import type { RequestFailure } from './http-errors.js';
 
@@ -14,4 +15,14 @@ export interface Dialect {
 
 export function ownsPath(prefix: string, path: string): boolean {
   return path === prefix || path.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`);
+}
+
+/** `build` memoized per configuration: for things every request needs, like a session policy. */
+export function perConfig<T>(build: (config: Config) => T): (config: Config) => T {
+  const built = new WeakMap<Config, T>();
+  return (config) => {
+    let value = built.get(config);
+    if (value === undefined) built.set(config, (value = build(config)));
+    return value;
+  };
 }

@@ -23,6 +23,14 @@ const toPrincipal = (r: Row): ServicePrincipal => ({
 export class ServicePrincipalRows implements ServicePrincipalStore {
   constructor(private readonly db: Queryable) {}
 
+  async findById(id: number) {
+    const rows = await this.db.query<Row>(
+      'SELECT id, kind, name, secret_hash, permissions, grant_types, active FROM api_users WHERE id = $1',
+      [id],
+    );
+    return rows[0] && toPrincipal(rows[0]);
+  }
+
   async findByName(kind: ServiceKind, name: string) {
     const rows = await this.db.query<Row>(
       'SELECT id, kind, name, secret_hash, permissions, grant_types, active FROM api_users WHERE kind = $1 AND lower(name) = lower($2)',

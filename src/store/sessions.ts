@@ -33,6 +33,14 @@ export interface NewSession {
   ip: string | null;
 }
 
+/** A refresh token row as stored (times in epoch milliseconds). */
+export interface StoredRefreshToken {
+  sessionId: string;
+  createdAt: number;
+  expiresAt: number;
+  rotatedAt: number | null;
+}
+
 /** A refresh token row joined with its session and user, locked for rotation. */
 export interface LockedRefreshToken {
   tokenHash: string;
@@ -238,6 +246,23 @@ export class SessionStore {
       [tokenHash, at],
     );
     return rows.length === 1;
+  }
+
+  /** A refresh token by its hash, without locking (introspection and revocation). */
+  async findRefreshToken(tokenHash: string): Promise<StoredRefreshToken | undefined> {
+    const rows = await this.db.query<{ session_id: string; created_at: Date; expires_at: Date; rotated_at: Date | null }>(
+      'SELECT session_id, created_at, expires_at, rotated_at FROM refresh_tokens WHERE token_hash = $1',
+      [tokenHash],
+    );
+    const r = rows[0];
+    return (
+      r && {
+        sessionId: r.session_id,
+        createdAt: r.created_at.getTime(),
+        expiresAt: r.expires_at.getTime(),
+        rotatedAt: r.rotated_at?.getTime() ?? null,
+      }
+    );
   }
 
   /** Compare-and-set of the access generation; undefined when it moved on or the session is revoked. */

@@ -1,14 +1,9 @@
 import type { Config } from '../../config.js';
 import type { SessionPolicy } from '../../core/sessions.js';
-
-const policies = new WeakMap<Config, SessionPolicy>();
+import { perConfig } from '../../http/dialect.js';
 
 /** The Maho session policy for a configuration; built once, since every request asks for it. */
-export function mahoPolicy(config: Config): SessionPolicy {
-  let policy = policies.get(config);
-  if (!policy) policies.set(config, (policy = build(config)));
-  return policy;
-}
+export const mahoPolicy = perConfig(build);
 
 function build(config: Config): SessionPolicy {
   return {
