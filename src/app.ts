@@ -60,6 +60,8 @@ export function createApp(s: Services, logger: Logger): express.Express {
   });
   app.use(openApiValidator({ validateResponses: config.validateResponses }));
 
+  // Introspection and revocation check any dialect's token by the rules of the dialect that issued it.
+  for (const d of DIALECTS) s.sessions.knowPolicy(d.policy(config));
   app.use(systemRouter(s));
   for (const d of DIALECTS) app.use(d.router(s));
   // Never Express's default HTML 404: whatever no route answered is a 404 in the owner's format.

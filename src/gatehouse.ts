@@ -1,6 +1,7 @@
 // One Gatehouse instance: services, app and HTTP server, started and stopped together.
-import { createServer, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
@@ -25,10 +26,13 @@ export async function startGatehouse(config: Config, opts: { clock?: Clock; logg
   const services = await createServices(config, { clock: opts.clock });
   const app = createApp(services, logger);
   let draining = false;
-  const server = createServer((req, res) => {
+  // 128 KiB of headers rather than Node's 16: a 100 KB token must reach the dialect, to be
+  // refused in its own format, instead of being cut off by the HTTP parser.
+  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
     if (draining) res.setHeader('Connection', 'close');
     app(req, res);
   });
+  server.on('clientError', answerUnparsable);
   // Slow clients cannot hold a connection forever (slowloris).
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
@@ -55,4 +59,21 @@ export async function startGatehouse(config: Config, opts: { clock?: Clock; logg
       await services.close();
     },
   };
+}
+
+const MAX_HEADER_BYTES = 128 * 1024;
+
+/**
+ * A request the HTTP parser refused (headers over MAX_HEADER_BYTES, a malformed request line,
+ * a header timeout) never reaches Express, and its path is unknown: answer it with a JSON
+ * error rather than Node's bare status line, then close the connection.
+ */
+function answerUnparsable(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable) return void socket.destroy();
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const body = JSON.stringify({ message: STATUS_CODES[status] });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

@@ -158,6 +158,11 @@ export class AccessTokens {
       ) {
         throw new GatehouseError(ErrorCode.TokenInvalid, 'claims of the wrong type');
       }
+      // jose checks `iat` only against a maximum age; a token "issued" in the future is not
+      // one this server signed honestly (RFC 8725 section 3.10 asks for every time claim).
+      if (payload.iat > Math.floor(this.opts.clock.now() / 1000) + this.opts.clockToleranceS) {
+        throw new GatehouseError(ErrorCode.TokenInvalid, 'iat in the future');
+      }
       this.#verified.set(token, { claims: payload, kid });
       return payload;
     } catch (err) {

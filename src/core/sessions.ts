@@ -88,6 +88,9 @@ function boundTo(session: { userAgent: string | null; ip: string | null }, polic
 export type RevokeReason = 'logout' | 'refresh_token_reuse' | 'password_change' | 'admin' | 'user_deleted' | 'token_revocation';
 
 export class Sessions {
+  /** Every dialect's policy by audience, for tokens checked without knowing their dialect. */
+  readonly #policies = new Map<string, SessionPolicy>();
+
   constructor(
     private readonly db: Database,
     private readonly store: SessionStore,
@@ -259,17 +262,7 @@ export class Sessions {
     const { audience } = policy;
     const claims = await this.tokens.verify(token, audience);
     const session = await this.store.authState(claims.sid);
-    const now = this.clock.now();
-    if (
-      !session ||
-      session.revokedAt !== null ||
-      session.expiresAt <= now ||
-      session.audience !== audience ||
-      !principalActive(session.principal) ||
-      subjectOf(policy, session.principal) !== claims.sub ||
-      session.accessGeneration !== claims.gen ||
-      !boundTo(session, policy, client)
-    ) {
+    if (!session || !this.#accepts(session, claims, policy) || !boundTo(session, policy, client)) {
       throw new GatehouseError(ErrorCode.TokenInvalid, 'session not live');
     }
     return { claims, session };
@@ -288,10 +281,15 @@ export class Sessions {
 
   // --- introspection and revocation (RFC 7662, RFC 7009), for tokens of every dialect ---
 
+  /** Makes a dialect's tokens known to findByAccessToken(). */
+  knowPolicy(policy: SessionPolicy): void {
+    this.#policies.set(policy.audience, policy);
+  }
+
   /**
-   * The session an access token of any dialect names, if the token is genuine (signature,
-   * issuer, type, lifetime) and its audience is its session's. Says nothing of whether the
-   * session is still live: see isLive().
+   * The session an access token of any known dialect names, if the token is genuine
+   * (signature, issuer, type, lifetime) and its audience and subject are its session's. Says
+   * nothing of whether the session is still live: see isLive().
    */
   async findByAccessToken(token: string): Promise<{ claims: AccessTokenClaims & { aud: string }; session: SessionAuthState } | undefined> {
     let claims: AccessTokenClaims & { aud: string };
@@ -301,8 +299,9 @@ export class Sessions {
       if (err instanceof GatehouseError) return undefined;
       throw err;
     }
-    const session = await this.store.authState(claims.sid);
-    if (!session || session.audience !== claims.aud) return undefined;
+    const policy = this.#policies.get(claims.aud);
+    const session = policy && (await this.store.authState(claims.sid));
+    if (!session || session.audience !== claims.aud || subjectOf(policy!, session.principal) !== claims.sub) return undefined;
     return { claims, session };
   }
 
@@ -320,6 +319,15 @@ export class Sessions {
       session.expiresAt > this.clock.now() &&
       principalActive(session.principal) &&
       (accessGeneration === undefined || session.accessGeneration === accessGeneration)
+    );
+  }
+
+  /** Whether a verified token's session lets it in (all but device binding). */
+  #accepts(session: SessionAuthState, claims: AccessTokenClaims, policy: SessionPolicy): boolean {
+    return (
+      session.audience === policy.audience &&
+      subjectOf(policy, session.principal) === claims.sub &&
+      this.isLive(session, claims.gen)
     );
   }
 

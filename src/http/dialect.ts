@@ -1,5 +1,6 @@
 import type { Request, Response, Router } from 'express';
 import type { Config } from '../config.js';
+import type { SessionPolicy } from '../core/sessions.js';
 import type { Services } from '../services.js';
 import type { RequestFailure } from './http-errors.js';
 
@@ -8,6 +9,8 @@ export interface Dialect {
   readonly name: string;
   /** Path prefixes the dialect owns; any error under them, 404 and 405 included, is rendered by it. */
   readonly prefixes: readonly string[];
+  /** The policy of the sessions and tokens the dialect issues (each has its own audience). */
+  policy(config: Config): SessionPolicy;
   router(services: Services): Router;
   /** Writes the response for a failure raised while serving one of the dialect's paths. */
   renderError(failure: RequestFailure, req: Request, res: Response, services: Services): void;

@@ -7,10 +7,12 @@ import { login } from './login.js';
 import { logout } from './logout.js';
 import { refreshToken } from './refresh-token.js';
 import { validateToken } from './validate-token.js';
+import { cocartPolicy } from './policy.js';
 
 export const cocart: Dialect = {
   name: 'cocart',
   prefixes: ['/wp-json/cocart'],
+  policy: cocartPolicy,
   router(s: Services) {
     return Router()
       .post('/wp-json/cocart/v2/login', login(s))

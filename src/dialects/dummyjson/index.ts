@@ -7,10 +7,12 @@ import { login } from './login.js';
 import { logout } from './logout.js';
 import { me } from './me.js';
 import { refresh } from './refresh.js';
+import { dummyjsonPolicy } from './policy.js';
 
 export const dummyjson: Dialect = {
   name: 'dummyjson',
   prefixes: ['/auth'],
+  policy: () => dummyjsonPolicy,
   router(s: Services) {
     return Router()
       .post('/auth/login', login(s))

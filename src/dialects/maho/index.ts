@@ -8,10 +8,12 @@ import { renderError } from './errors.js';
 import { logout } from './logout.js';
 import { refresh } from './refresh.js';
 import { token } from './token.js';
+import { mahoPolicy } from './policy.js';
 
 export const maho: Dialect = {
   name: 'maho',
   prefixes: ['/api/rest/v2'],
+  policy: mahoPolicy,
   router(s: Services) {
     return Router()
       .post('/api/rest/v2/auth/token', token(s))

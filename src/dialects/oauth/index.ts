@@ -8,10 +8,12 @@ import { introspect } from './introspect.js';
 import { metadata } from './metadata.js';
 import { revoke } from './revoke.js';
 import { token } from './token.js';
+import { oauthPolicy } from './policy.js';
 
 export const oauth: Dialect = {
   name: 'oauth',
   prefixes: ['/oauth', '/.well-known/oauth-authorization-server'],
+  policy: oauthPolicy,
   router(s: Services) {
     return Router()
       .get('/.well-known/oauth-authorization-server', metadata(s))
