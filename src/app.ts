@@ -49,7 +49,7 @@ export function createApp(s: Services, logger: Logger): express.Express {
   const form = express.urlencoded({ extended: false, limit: config.bodyLimitBytes, parameterLimit: 50 });
   const bodyless = operationsWithoutBody();
   app.use((req, res, next) => {
-    if (bodyless.has(`${req.method} ${req.path}`)) return next(); // the body is ignored, so never parsed
+    if (bodyless(req.method, req.path)) return next(); // the body is ignored, so never parsed
     json(req, res, (err?: unknown) => (err ? next(err) : form(req, res, next)));
   });
   // PostgreSQL text cannot hold NUL: refuse it as bad input before anything reaches the store.

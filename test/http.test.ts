@@ -32,6 +32,17 @@ describe('unknown paths and methods', () => {
   });
 });
 
+describe('bodies the contract does not take', () => {
+  it('are never parsed, so malformed or oversized ones cannot fail the request (templated paths too)', async () => {
+    const junk = { 'content-type': 'application/json' };
+    const logout = await fetch(`${t.url}/auth/logout`, { method: 'POST', headers: junk, body: '{not json' });
+    expect(logout.status).toBe(401); // no token: the dialect's auth error, not a body error
+    const del = await fetch(`${t.url}/api/rest/v2/customers/999`, { method: 'DELETE', headers: junk, body: 'x'.repeat(100_000) });
+    expect(del.status).toBe(401);
+    expect(await del.json()).toEqual({ error: 'unauthorized', message: 'Authentication required', code: 401 });
+  });
+});
+
 describe('CORS', () => {
   it('answers a preflight from an allow-listed origin without a token, with credentials', async () => {
     const response = await fetch(`${t.url}/auth/login`, {

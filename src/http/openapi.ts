@@ -51,17 +51,25 @@ export function openApiValidator(opts: { validateResponses: boolean }): RequestH
 }
 
 /**
- * "METHOD /path" of every operation whose body the contract ignores (it declares none): such
- * requests are not body-parsed at all, so whatever a client sends along (even malformed JSON)
- * cannot fail them. Templated paths never take bodiless POSTs here, so exact paths suffice.
+ * Whether the contract ignores a request's body (its operation declares none): such requests
+ * are not body-parsed at all, so whatever a client sends along (even malformed JSON or a
+ * body over the size limit) cannot fail them. Templated paths (/customers/{id}) match any
+ * single segment in place of a parameter.
  */
-export function operationsWithoutBody(doc: Readonly<Record<string, unknown>> = apiDocument): Set<string> {
-  const out = new Set<string>();
+export function operationsWithoutBody(doc: Readonly<Record<string, unknown>> = apiDocument): (method: string, path: string) => boolean {
+  const exact = new Set<string>();
+  const templated: Array<{ method: string; pattern: RegExp }> = [];
   const paths = doc.paths as Record<string, Record<string, { requestBody?: unknown }>>;
   for (const [path, item] of Object.entries(paths)) {
     for (const method of ['post', 'put', 'patch', 'delete']) {
-      if (item[method] && !item[method].requestBody && !path.includes('{')) out.add(`${method.toUpperCase()} ${path}`);
+      if (!item[method] || item[method].requestBody) continue;
+      const m = method.toUpperCase();
+      if (!path.includes('{')) exact.add(`${m} ${path}`);
+      else {
+        const source = path.split(/\{[^}]+\}/).map((part) => part.replace(/[.*+?^$()|[\]\\]/g, '\\$&')).join('[^/]+');
+        templated.push({ method: m, pattern: new RegExp(`^${source}$`) });
+      }
     }
   }
-  return out;
+  return (method, path) => exact.has(`${method} ${path}`) || templated.some((t) => t.method === method && t.pattern.test(path));
 }
