@@ -18,13 +18,15 @@ import { systemRouter } from './system/index.js';
 
 export const DIALECTS: readonly Dialect[] = [dummyjson, cocart, maho];
 
-export function createApp(s: Services, logger: Logger): express.Express {
+/** `isDraining`: true once the instance is shutting down (GET /readyz then answers 503). */
+export function createApp(s: Services, logger: Logger, opts: { isDraining?: () => boolean } = {}): express.Express {
   const { config } = s;
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
   app.set('etag', false);
 
+  app.use(s.metrics.http());
   app.use(requestLogger(logger));
   app.use(helmet());
   // Only allow-listed origins get CORS headers, always with credentials and never `*`.
@@ -58,7 +60,7 @@ export function createApp(s: Services, logger: Logger): express.Express {
   });
   app.use(openApiValidator({ validateResponses: config.validateResponses }));
 
-  app.use(systemRouter(s));
+  app.use(systemRouter(s, { isDraining: opts.isDraining ?? (() => false) }));
   for (const d of DIALECTS) app.use(d.router(s));
   // Never Express's default HTML 404: whatever no route answered is a 404 in the owner's format.
   app.use((_req, _res, next) => next(Object.assign(new Error('Not found'), { status: 404 })));

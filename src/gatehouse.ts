@@ -23,8 +23,8 @@ export interface Gatehouse {
 export async function startGatehouse(config: Config, opts: { clock?: Clock; logger?: Logger } = {}): Promise<Gatehouse> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const services = await createServices(config, { clock: opts.clock });
-  const app = createApp(services, logger);
   let draining = false;
+  const app = createApp(services, logger, { isDraining: () => draining });
   const server = createServer((req, res) => {
     if (draining) res.setHeader('Connection', 'close');
     app(req, res);
