@@ -19,13 +19,15 @@ import { systemRouter } from './system/index.js';
 
 export const DIALECTS: readonly Dialect[] = [dummyjson, cocart, maho, oauth];
 
-export function createApp(s: Services, logger: Logger): express.Express {
+/** `isDraining`: true once the instance is shutting down (GET /readyz then answers 503). */
+export function createApp(s: Services, logger: Logger, opts: { isDraining?: () => boolean } = {}): express.Express {
   const { config } = s;
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
   app.set('etag', false);
 
+  app.use(s.metrics.http());
   app.use(requestLogger(logger));
   app.use(helmet());
   // Only allow-listed origins get CORS headers, always with credentials and never `*`.
@@ -62,7 +64,7 @@ export function createApp(s: Services, logger: Logger): express.Express {
 
   // Introspection and revocation check any dialect's token by the rules of the dialect that issued it.
   for (const d of DIALECTS) s.sessions.knowPolicy(d.policy(config));
-  app.use(systemRouter(s));
+  app.use(systemRouter(s, { isDraining: opts.isDraining ?? (() => false) }));
   for (const d of DIALECTS) app.use(d.router(s));
   // Never Express's default HTML 404: whatever no route answered is a 404 in the owner's format.
   app.use((_req, _res, next) => next(Object.assign(new Error('Not found'), { status: 404 })));

@@ -59,6 +59,8 @@ export interface Config {
   /** After SIGTERM, keep answering this long (with Connection: close) before closing the listener. */
   shutdownDelayMs: number;
   trustProxy: boolean | number | string;
+  /** When set, GET /metrics requires it as a Bearer token. */
+  metricsToken: string | undefined;
   production: boolean;
 }
 
@@ -94,6 +96,9 @@ const rateLimit = (name: string) =>
       return { points, durationS };
     })
     .refine((l) => l.points >= 1 && l.durationS >= 1, { message: `${name}: N and S must both be at least 1` });
+
+/** Never echoed in an error message: it would land in the logs. */
+const SECRET_VARIABLES = new Set(['METRICS_TOKEN', 'DATABASE_URL']);
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -153,6 +158,11 @@ const schema = z.object({
   BODY_LIMIT_BYTES: int('BODY_LIMIT_BYTES', 1024, 10_485_760).default(32_768),
   SHUTDOWN_DELAY_MS: int('SHUTDOWN_DELAY_MS', 0, 60_000).default(1000),
   TRUST_PROXY: z.string().trim().optional(),
+  METRICS_TOKEN: z
+    .string()
+    .trim()
+    .regex(/^[\x21-\x7e]{16,256}$/, { message: 'METRICS_TOKEN must be 16 to 256 visible ASCII characters' })
+    .optional(),
 });
 
 function parseDatabase(url: string | undefined, dataDir: string): DatabaseTarget {
@@ -179,7 +189,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const name = String(i.path[0] ?? '');
-      return `  ${name}: ${i.message} (got ${JSON.stringify(cleaned[name])})`;
+      const got = SECRET_VARIABLES.has(name) ? 'value not shown' : `got ${JSON.stringify(cleaned[name])}`;
+      return `  ${name}: ${i.message} (${got})`;
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
@@ -229,6 +240,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     shutdownDelayMs: e.SHUTDOWN_DELAY_MS,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    metricsToken: e.METRICS_TOKEN,
     production,
   };
 }

@@ -24,8 +24,8 @@ export interface Gatehouse {
 export async function startGatehouse(config: Config, opts: { clock?: Clock; logger?: Logger } = {}): Promise<Gatehouse> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const services = await createServices(config, { clock: opts.clock });
-  const app = createApp(services, logger);
   let draining = false;
+  const app = createApp(services, logger, { isDraining: () => draining });
   // 128 KiB of headers rather than Node's 16: a 100 KB token must reach the dialect, to be
   // refused in its own format, instead of being cut off by the HTTP parser.
   const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
@@ -69,7 +69,10 @@ const MAX_HEADER_BYTES = 128 * 1024;
  * error rather than Node's bare status line, then close the connection.
  */
 function answerUnparsable(err: NodeJS.ErrnoException, socket: Duplex): void {
-  if (!socket.writable) return void socket.destroy();
+  // As Node's own handler: never write into a connection the client reset, or one whose
+  // current response has started (that would corrupt it); just drop those.
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) return void socket.destroy();
   const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
   const body = JSON.stringify({ message: STATUS_CODES[status] });
   socket.end(

@@ -5,14 +5,17 @@ import { Accounts } from './core/accounts.js';
 import { AccessTokens } from './core/access-tokens.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { seedDemoServicePrincipals, seedDemoUsers } from './core/demo-users.js';
+import type { AuthEvents } from './core/events.js';
 import { KeyRing } from './core/keys.js';
 import { PasswordHasher } from './core/passwords.js';
 import { PasswordLogin } from './core/password-login.js';
 import { RateLimits } from './core/rate-limits.js';
 import { ServicePrincipals } from './core/service-principals.js';
 import { Sessions } from './core/sessions.js';
+import { Metrics } from './http/metrics.js';
 import { openDatabase, type Database } from './store/database.js';
 import { migrate } from './store/migrate.js';
+import { SharedRateLimitStore } from './store/rate-limits.js';
 import { ServicePrincipalRows } from './store/service-principals.js';
 import { SessionStore } from './store/sessions.js';
 import { UserStore } from './store/users.js';
@@ -28,6 +31,11 @@ export interface Services {
   tokens: AccessTokens;
   keys: KeyRing;
   limits: RateLimits;
+  /** PostgreSQL server only, rate limits on: the counters every instance shares. */
+  sharedLimits: SharedRateLimitStore | undefined;
+  /** This instance's Prometheus registry; core reports to it through `events`. */
+  metrics: Metrics;
+  events: AuthEvents;
   accounts: Accounts;
   servicePrincipals: ServicePrincipals;
   /** True when this start seeded the demo users into an empty database. */
@@ -38,19 +46,27 @@ export interface Services {
 export async function createServices(config: Config, opts: { clock?: Clock } = {}): Promise<Services> {
   const clock = opts.clock ?? systemClock;
   const db = await openDatabase(config.database);
+  let sharedLimits: SharedRateLimitStore | undefined;
   try {
     await migrate(db);
     const users = new UserStore(db);
     const passwords = await PasswordHasher.create();
     const seeded = config.seedDemo ? await seedDemoUsers(users, passwords, clock) : false;
     const keys = await KeyRing.open(db, clock);
-    const limits = new RateLimits(config.rateLimits);
+    const metrics = new Metrics();
+    const events: AuthEvents = metrics;
+    // On a PostgreSQL server every instance must count against the same limits; the embedded
+    // database has one process, whose memory is the one place to count.
+    sharedLimits =
+      config.database.kind === 'postgres' && config.rateLimits.enabled ? SharedRateLimitStore.open(config.database.url) : undefined;
+    const limits = new RateLimits(config.rateLimits, { limiters: sharedLimits?.limiters, events });
     const tokens = new AccessTokens(keys, { issuer: config.publicUrl, clockToleranceS: config.clockToleranceS, clock });
-    const sessions = new Sessions(db, new SessionStore(db), tokens, limits, clock, {
+    const sessionSettings = {
       refreshTokenTtlS: config.refreshTokenTtlS,
       sessionMaxAgeS: config.sessionMaxAgeS,
       refreshReuseGraceS: config.refreshReuseGraceS,
-    });
+    };
+    const sessions = new Sessions(db, new SessionStore(db), tokens, limits, clock, sessionSettings, events);
     const servicePrincipals = new ServicePrincipals(new ServicePrincipalRows(db), limits, clock, sessions);
     if (seeded) await seedDemoServicePrincipals(servicePrincipals);
     return {
@@ -66,10 +82,17 @@ export async function createServices(config: Config, opts: { clock?: Clock } = {
       tokens,
       keys,
       limits,
+      sharedLimits,
+      metrics,
+      events,
       seeded,
-      close: () => db.close(),
+      close: async () => {
+        await sharedLimits?.close();
+        await db.close();
+      },
     };
   } catch (err) {
+    await sharedLimits?.close().catch(() => undefined);
     await db.close().catch(() => undefined);
     throw err;
   }

@@ -30,6 +30,20 @@ describe('loadConfig', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://x/y', SEED_DEMO: 'on' }).seedDemo).toBe(true);
   });
 
+  it('reads METRICS_TOKEN, and never echoes a bad one in the error', () => {
+    expect(loadConfig({}).metricsToken).toBeUndefined();
+    expect(loadConfig({ METRICS_TOKEN: 'a-long-enough-scrape-token' }).metricsToken).toBe('a-long-enough-scrape-token');
+    let message = '';
+    try {
+      loadConfig({ METRICS_TOKEN: 'short-secret' });
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      message = (err as Error).message;
+    }
+    expect(message).toContain('METRICS_TOKEN must be 16 to 256 visible ASCII characters (value not shown)');
+    expect(message).not.toContain('short-secret');
+  });
+
   it('turns response validation off in production, and rate limits off on request', () => {
     expect(loadConfig({ NODE_ENV: 'production' }).validateResponses).toBe(false);
     expect(loadConfig({ NODE_ENV: 'production', VALIDATE_RESPONSES: 'true' }).validateResponses).toBe(true);

@@ -35,10 +35,15 @@ describe('the OpenAPI document', () => {
       expect(Array.isArray(op.security)).toBe(true);
       for (const [status, raw] of Object.entries(op.responses as Json)) {
         const response = deref(raw as Json);
-        const media = response.content?.['application/json'];
-        expect(media, `${status} has a JSON body`).toBeTruthy();
-        expect(media.schema, `${status} has a schema`).toBeTruthy();
-        expect(Object.keys(media.examples ?? {}).length, `${status} has named examples`).toBeGreaterThan(0);
+        // JSON everywhere, except GET /metrics (Prometheus text).
+        const types = Object.keys(response.content ?? {});
+        expect(types.length, `${status} has a body`).toBeGreaterThan(0);
+        for (const type of types) {
+          expect(['application/json', 'text/plain'], `${status} is JSON or text`).toContain(type);
+          const media = response.content[type];
+          expect(media.schema, `${status} ${type} has a schema`).toBeTruthy();
+          expect(Object.keys(media.examples ?? {}).length, `${status} ${type} has named examples`).toBeGreaterThan(0);
+        }
       }
     },
   );

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import { type Client, type Options as Options2, type TDataShape, urlSearchParamsBodySerializer } from './client/index.js';
-import type { CocartLoginData, CocartLoginErrors, CocartLoginResponses, CocartLogoutData, CocartLogoutErrors, CocartLogoutResponses, CocartRefreshTokenData, CocartRefreshTokenErrors, CocartRefreshTokenResponses, CocartValidateTokenData, CocartValidateTokenErrors, CocartValidateTokenResponses, DummyjsonLoginData, DummyjsonLoginErrors, DummyjsonLoginResponses, DummyjsonLogoutData, DummyjsonLogoutErrors, DummyjsonLogoutResponses, DummyjsonMeData, DummyjsonMeErrors, DummyjsonMeResponses, DummyjsonRefreshData, DummyjsonRefreshErrors, DummyjsonRefreshResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetJwksData, GetJwksResponses, GetOAuthMetadataData, GetOAuthMetadataResponses, GetOpenApiDocumentData, GetOpenApiDocumentResponses, MahoChangePasswordData, MahoChangePasswordErrors, MahoChangePasswordResponses, MahoDeleteCustomerData, MahoDeleteCustomerErrors, MahoDeleteCustomerResponses, MahoGetCustomerData, MahoGetCustomerErrors, MahoGetCustomerResponses, MahoGetMeData, MahoGetMeErrors, MahoGetMeResponses, MahoListCustomersData, MahoListCustomersErrors, MahoListCustomersResponses, MahoLogoutData, MahoLogoutErrors, MahoLogoutResponses, MahoRefreshData, MahoRefreshErrors, MahoRefreshResponses, MahoRegisterCustomerData, MahoRegisterCustomerErrors, MahoRegisterCustomerResponses, MahoTokenData, MahoTokenErrors, MahoTokenResponses, MahoUpdateMeData, MahoUpdateMeErrors, MahoUpdateMeResponses, OauthIntrospectData, OauthIntrospectErrors, OauthIntrospectResponses, OauthRevokeData, OauthRevokeErrors, OauthRevokeResponses, OauthTokenData, OauthTokenErrors, OauthTokenResponses } from './types.gen.js';
+import type { CocartLoginData, CocartLoginErrors, CocartLoginResponses, CocartLogoutData, CocartLogoutErrors, CocartLogoutResponses, CocartRefreshTokenData, CocartRefreshTokenErrors, CocartRefreshTokenResponses, CocartValidateTokenData, CocartValidateTokenErrors, CocartValidateTokenResponses, DummyjsonLoginData, DummyjsonLoginErrors, DummyjsonLoginResponses, DummyjsonLogoutData, DummyjsonLogoutErrors, DummyjsonLogoutResponses, DummyjsonMeData, DummyjsonMeErrors, DummyjsonMeResponses, DummyjsonRefreshData, DummyjsonRefreshErrors, DummyjsonRefreshResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetJwksData, GetJwksResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOAuthMetadataData, GetOAuthMetadataResponses, GetOpenApiDocumentData, GetOpenApiDocumentResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, MahoChangePasswordData, MahoChangePasswordErrors, MahoChangePasswordResponses, MahoDeleteCustomerData, MahoDeleteCustomerErrors, MahoDeleteCustomerResponses, MahoGetCustomerData, MahoGetCustomerErrors, MahoGetCustomerResponses, MahoGetMeData, MahoGetMeErrors, MahoGetMeResponses, MahoListCustomersData, MahoListCustomersErrors, MahoListCustomersResponses, MahoLogoutData, MahoLogoutErrors, MahoLogoutResponses, MahoRefreshData, MahoRefreshErrors, MahoRefreshResponses, MahoRegisterCustomerData, MahoRegisterCustomerErrors, MahoRegisterCustomerResponses, MahoTokenData, MahoTokenErrors, MahoTokenResponses, MahoUpdateMeData, MahoUpdateMeErrors, MahoUpdateMeResponses, OauthIntrospectData, OauthIntrospectErrors, OauthIntrospectResponses, OauthRevokeData, OauthRevokeErrors, OauthRevokeResponses, OauthTokenData, OauthTokenErrors, OauthTokenResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -470,6 +470,51 @@ export const getOAuthMetadata = <ThrowOnError extends boolean = false>(options?:
  * Answers 200 while the server runs and its database answers a query, 503 otherwise. Not rate limited; no authentication.
  */
 export const getHealth = <ThrowOnError extends boolean = false>(options?: Options<GetHealthData, ThrowOnError>) => (options?.client ?? client).get<GetHealthResponses, GetHealthErrors, ThrowOnError>({ url: '/healthz', ...options });
+
+/**
+ * Readiness for traffic
+ *
+ * For a load balancer's health check: 200 while this instance can serve requests, 503
+ * when its database does not answer a query within one second, or while the instance is
+ * shutting down (the `SHUTDOWN_DELAY_MS` window after SIGTERM, so the balancer stops sending
+ * before the listener closes). `/healthz` stays a liveness check. Not rate limited; no
+ * authentication.
+ *
+ */
+export const getReadiness = <ThrowOnError extends boolean = false>(options?: Options<GetReadinessData, ThrowOnError>) => (options?.client ?? client).get<GetReadinessResponses, GetReadinessErrors, ThrowOnError>({ url: '/readyz', ...options });
+
+/**
+ * Prometheus metrics of this instance
+ *
+ * The metrics of the instance that answers, in the Prometheus text exposition format
+ * (version 0.0.4): scrape every instance, not the load balancer. Series:
+ *
+ * * `gatehouse_http_requests_total` and `gatehouse_http_request_duration_seconds` (histogram),
+ * labelled `route` (this document's path template, e.g. `/api/rest/v2/customers/{id}`;
+ * `unmatched` for every path it does not have, so clients cannot create series), `method`
+ * and `status`;
+ * * `gatehouse_logins_total` by `dialect`, `grant` (`password`, `client_credentials`,
+ * `api_user`, `unsupported`) and `outcome` (`success`, `invalid_credentials`,
+ * `rate_limited`, `bad_request`, `error`);
+ * * `gatehouse_refreshes_total` by `dialect` and `outcome` (`success`, `invalid`, `expired`,
+ * `replay`, `rate_limited`, `bad_request`, `error`);
+ * * `gatehouse_rate_limited_total` by `bucket` (`login:ip`, `login:account`, `refresh:ip`,
+ * `refresh:account`);
+ * * `gatehouse_sessions_revoked_total` by `reason` (`logout`, `refresh_token_reuse`,
+ * `password_change`, `admin`);
+ * * prom-client's default process and Node.js metrics (CPU, memory, event loop lag).
+ *
+ * No label ever holds a user, token or address. When the server is started with
+ * `METRICS_TOKEN`, this endpoint requires `Authorization: Bearer <METRICS_TOKEN>` (compared
+ * in constant time) and answers 401 without it; otherwise it is open, and must then be kept
+ * off the public internet by the load balancer. Not rate limited.
+ *
+ */
+export const getMetrics = <ThrowOnError extends boolean = false>(options?: Options<GetMetricsData, ThrowOnError>) => (options?.client ?? client).get<GetMetricsResponses, GetMetricsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/metrics',
+    ...options
+});
 
 /**
  * This API document

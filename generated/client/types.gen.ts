@@ -432,6 +432,20 @@ export type Health = {
     status: 'ok' | 'unavailable';
 };
 
+export type Readiness = {
+    /**
+     * `ready`; `unavailable` when the database does not answer in time; `draining` while shutting down.
+     */
+    status: 'ready' | 'unavailable' | 'draining';
+};
+
+/**
+ * An error outside every dialect.
+ */
+export type Message = {
+    message: string;
+};
+
 /**
  * A public signing key (RFC 7517). Private parts are never published.
  */
@@ -1296,6 +1310,56 @@ export type GetHealthResponses = {
 };
 
 export type GetHealthResponse = GetHealthResponses[keyof GetHealthResponses];
+
+export type GetReadinessData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/readyz';
+};
+
+export type GetReadinessErrors = {
+    /**
+     * Not ready; take this instance out of rotation.
+     */
+    503: Readiness;
+};
+
+export type GetReadinessError = GetReadinessErrors[keyof GetReadinessErrors];
+
+export type GetReadinessResponses = {
+    /**
+     * Ready.
+     */
+    200: Readiness;
+};
+
+export type GetReadinessResponse = GetReadinessResponses[keyof GetReadinessResponses];
+
+export type GetMetricsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/metrics';
+};
+
+export type GetMetricsErrors = {
+    /**
+     * `METRICS_TOKEN` is set and the request does not carry it as a Bearer token.
+     */
+    401: Message;
+};
+
+export type GetMetricsError = GetMetricsErrors[keyof GetMetricsErrors];
+
+export type GetMetricsResponses = {
+    /**
+     * The metrics, as text.
+     */
+    200: string;
+};
+
+export type GetMetricsResponse = GetMetricsResponses[keyof GetMetricsResponses];
 
 export type GetOpenApiDocumentData = {
     body?: never;

@@ -345,6 +345,21 @@ export const zHealth = z.object({
     status: z.enum(['ok', 'unavailable'])
 });
 
+export const zReadiness = z.object({
+    status: z.enum([
+        'ready',
+        'unavailable',
+        'draining'
+    ])
+});
+
+/**
+ * An error outside every dialect.
+ */
+export const zMessage = z.object({
+    message: z.string()
+});
+
 /**
  * A public signing key (RFC 7517). Private parts are never published.
  */
@@ -517,6 +532,16 @@ export const zGetOAuthMetadataResponse = zOAuthMetadata;
  * The server and its database work.
  */
 export const zGetHealthResponse = zHealth;
+
+/**
+ * Ready.
+ */
+export const zGetReadinessResponse = zReadiness;
+
+/**
+ * The metrics, as text.
+ */
+export const zGetMetricsResponse = z.string();
 
 /**
  * The OpenAPI document.

@@ -43,6 +43,17 @@ export class RateLimitedError extends GatehouseError {
   }
 }
 
+/**
+ * A rotated refresh token presented again outside any grace window: the session was revoked.
+ * Dialects answer it like any invalid refresh token; only observers tell it apart.
+ */
+export class RefreshTokenReplayedError extends GatehouseError {
+  override readonly name = 'RefreshTokenReplayedError';
+  constructor() {
+    super(ErrorCode.RefreshTokenInvalid, 'replayed');
+  }
+}
+
 export function isGatehouseError(err: unknown, code?: ErrorCode): err is GatehouseError {
   return err instanceof GatehouseError && (code === undefined || err.code === code);
 }

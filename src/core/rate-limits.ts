@@ -1,9 +1,15 @@
 // Fixed-window rate limits per client IP and per account, on every credential-checking
-// route. Backed by rate-limiter-flexible; its memory store forgets a key when its window
-// ends, so many distinct usernames cost memory only for one window.
+// route, backed by rate-limiter-flexible. Where the counters live is the composition root's
+// choice (a LimiterFactory): in this process's memory on the embedded database (one process),
+// in PostgreSQL on a database server, so that every instance counts against the same limits.
+//
+// Keys are hashed before they reach any store: the counters never hold a username, email or
+// IP address in clear, and every key has the same small size however long the login was.
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimit } from '../config.js';
 import { RateLimitedError } from './errors.js';
+import { ignoreAuthEvents, type AuthEvents } from './events.js';
+import { sha256Hex } from './secrets.js';
 
 export type RateLimitBucket = 'login:ip' | 'login:account' | 'refresh:ip' | 'refresh:account';
 
@@ -15,17 +21,31 @@ export interface RateLimitSettings {
   refreshPerAccount: RateLimit;
 }
 
-export class RateLimits {
-  readonly #limiters: Map<RateLimitBucket, RateLimiterMemory> | undefined;
+/** The part of a rate-limiter-flexible limiter used here; rejects with RateLimiterRes when full. */
+export interface Limiter {
+  consume(key: string, points: number): Promise<unknown>;
+  reward(key: string, points: number): Promise<unknown>;
+}
 
-  constructor(settings: RateLimitSettings) {
+export type LimiterFactory = (bucket: RateLimitBucket, limit: RateLimit) => Limiter;
+
+/** Counters in this process's memory; each key is forgotten when its window ends. */
+export const inMemoryLimiters: LimiterFactory = (_bucket, limit) =>
+  new RateLimiterMemory({ points: limit.points, duration: limit.durationS });
+
+export class RateLimits {
+  readonly #limiters: Map<RateLimitBucket, Limiter> | undefined;
+  readonly #events: AuthEvents;
+
+  constructor(settings: RateLimitSettings, opts: { limiters?: LimiterFactory; events?: AuthEvents } = {}) {
+    this.#events = opts.events ?? ignoreAuthEvents;
     if (!settings.enabled) return;
-    const make = (l: RateLimit) => new RateLimiterMemory({ points: l.points, duration: l.durationS });
+    const make = opts.limiters ?? inMemoryLimiters;
     this.#limiters = new Map([
-      ['login:ip', make(settings.loginPerIp)],
-      ['login:account', make(settings.loginPerAccount)],
-      ['refresh:ip', make(settings.refreshPerIp)],
-      ['refresh:account', make(settings.refreshPerAccount)],
+      ['login:ip', make('login:ip', settings.loginPerIp)],
+      ['login:account', make('login:account', settings.loginPerAccount)],
+      ['refresh:ip', make('refresh:ip', settings.refreshPerIp)],
+      ['refresh:account', make('refresh:account', settings.refreshPerAccount)],
     ]);
   }
 
@@ -34,15 +54,16 @@ export class RateLimits {
     const limiter = this.#limiters?.get(bucket);
     if (!limiter) return;
     try {
-      await limiter.consume(key, 1);
+      await limiter.consume(sha256Hex(key), 1);
     } catch (res) {
-      if (res instanceof RateLimiterRes) throw new RateLimitedError(Math.max(1, Math.ceil(res.msBeforeNext / 1000)));
-      throw res;
+      if (!(res instanceof RateLimiterRes)) throw res;
+      this.#events.rateLimited(bucket);
+      throw new RateLimitedError(Math.max(1, Math.ceil(res.msBeforeNext / 1000)));
     }
   }
 
   /** Gives one attempt back: a successful login does not count against its account. */
   async refund(bucket: RateLimitBucket, key: string): Promise<void> {
-    await this.#limiters?.get(bucket)?.reward(key, 1);
+    await this.#limiters?.get(bucket)?.reward(sha256Hex(key), 1);
   }
 }

@@ -11,7 +11,8 @@ import type { Database } from '../store/database.js';
 import type { LockedRefreshToken, Principal, SessionAuthState, SessionStore, StoredRefreshToken } from '../store/sessions.js';
 import type { AccessTokenClaims, AccessTokens } from './access-tokens.js';
 import type { Clock } from './clock.js';
-import { ErrorCode, GatehouseError } from './errors.js';
+import { ErrorCode, GatehouseError, RefreshTokenReplayedError } from './errors.js';
+import { ignoreAuthEvents, type AuthEvents } from './events.js';
 import type { RateLimits } from './rate-limits.js';
 import { newId, newRefreshToken, sha256Hex, type RefreshTokenFormat } from './secrets.js';
 import type { User } from './users.js';
@@ -98,6 +99,7 @@ export class Sessions {
     private readonly limits: RateLimits,
     private readonly clock: Clock,
     private readonly settings: SessionSettings,
+    private readonly events: AuthEvents = ignoreAuthEvents,
   ) {}
 
   /**
@@ -200,8 +202,8 @@ export class Sessions {
         const graceMs = policy.concurrentRefreshGrace ? this.settings.refreshReuseGraceS * 1000 : 0;
         const withinGrace = graceMs > 0 && now - rotatedAt <= graceMs; // 0: every reuse is a replay
         if (!withinGrace) {
-          await this.store.revoke(t.sessionId, 'refresh_token_reuse', new Date(now), tx);
-          return { kind: 'replayed' as const, sessionId: t.sessionId };
+          const revoked = await this.store.revoke(t.sessionId, 'refresh_token_reuse', new Date(now), tx);
+          return { kind: 'replayed' as const, sessionId: t.sessionId, revoked };
         }
         // The token keeps its first rotation time, so the grace window is measured from the
         // first use, and this caller gets a sibling token of its own.
@@ -231,6 +233,10 @@ export class Sessions {
     });
     if (outcome.kind === 'ok' || outcome.kind === 'replayed') this.store.forget(outcome.sessionId);
     if (outcome.kind === 'ok') return { ...outcome, refreshToken: next };
+    if (outcome.kind === 'replayed') {
+      if (outcome.revoked) this.events.revoked('refresh_token_reuse', 1);
+      throw new RefreshTokenReplayedError();
+    }
     throw new GatehouseError(
       outcome.kind === 'expired' ? ErrorCode.RefreshTokenExpired : ErrorCode.RefreshTokenInvalid,
       outcome.kind,
@@ -343,11 +349,11 @@ export class Sessions {
 
   /** Revokes every session of a service principal. */
   async revokeAllForService(apiUserId: number): Promise<number> {
-    return this.store.revokeAllForApiUser(apiUserId, 'admin', new Date(this.clock.now()));
+    return this.counted('admin', await this.store.revokeAllForApiUser(apiUserId, 'admin', new Date(this.clock.now())));
   }
 
   async revoke(sessionId: string, reason: RevokeReason): Promise<boolean> {
-    return this.store.revoke(sessionId, reason, new Date(this.clock.now()));
+    return this.counted(reason, Number(await this.store.revoke(sessionId, reason, new Date(this.clock.now())))) > 0;
   }
 
   /**
@@ -359,6 +365,11 @@ export class Sessions {
     reason: RevokeReason,
     opts: { exceptSessionId?: string; audience?: string } = {},
   ): Promise<number> {
-    return this.store.revokeAllForUser(userId, reason, new Date(this.clock.now()), opts);
+    return this.counted(reason, await this.store.revokeAllForUser(userId, reason, new Date(this.clock.now()), opts));
+  }
+
+  private counted(reason: RevokeReason, sessions: number): number {
+    if (sessions > 0) this.events.revoked(reason, sessions);
+    return sessions;
   }
 }

@@ -10,8 +10,41 @@ import { randomUUID } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
 import pino, { type Logger } from 'pino';
 
-export function createLogger(level: string): Logger {
-  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime });
+/**
+ * Field names that hold secrets. Nothing logs them today; redaction makes sure a future log
+ * call that passes headers, a body or a driver error along still cannot leak them.
+ */
+const SECRET_FIELDS = [
+  'authorization',
+  'cookie',
+  '["set-cookie"]',
+  'password',
+  'currentPassword',
+  'newPassword',
+  'passwordHash',
+  'password_hash',
+  'accessToken',
+  'refreshToken',
+  'refresh_token',
+  'token',
+  'jwt_token',
+  'jwt_refresh',
+  'client_secret',
+  'api_key',
+  'secret',
+  'secret_hash',
+];
+/** At the top level and up to two levels down (e.g. req.headers.authorization, err.params.password). */
+const REDACT_PATHS = SECRET_FIELDS.flatMap((f) => {
+  const sep = f.startsWith('[') ? '' : '.';
+  return [f, `*${sep}${f}`, `*.*${sep}${f}`];
+});
+
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  return pino(
+    { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+    destination,
+  );
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;

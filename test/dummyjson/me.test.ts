@@ -94,9 +94,15 @@ describe('GET /auth/me', () => {
     await expect401(bearer(token), 'Invalid/Expired Token!');
   });
 
-  it('answers 431 (from Node, before any parsing) for a header over 16 KB, never a 5xx', async () => {
-    const response = await fetch(`${t.url}/auth/me`, { headers: bearer('a'.repeat(100_000)) });
+  it('answers 401 for a 100 KB token (headers up to 128 KiB reach the dialect)', async () => {
+    await expect401(bearer('a'.repeat(100_000)), 'Invalid/Expired Token!');
+  });
+
+  it('answers 431 with a JSON body for headers over 128 KiB (refused before any parsing), never a 5xx', async () => {
+    const response = await fetch(`${t.url}/auth/me`, { headers: bearer('a'.repeat(200_000)) });
     expect(response.status).toBe(431);
+    expect(response.headers.get('connection')).toBe('close');
+    expect(await response.json()).toEqual({ message: 'Request Header Fields Too Large' });
   });
 
   it('answers 401 for a token whose claims were changed without re-signing', async () => {

@@ -1,5 +1,6 @@
 // The CoCart JWT dialect: login, refresh-token, validate-token, logout under /wp-json/cocart.
 import { Router } from 'express';
+import { reportedLogin, reportedRefresh } from '../../http/auth-events.js';
 import type { Dialect } from '../../http/dialect.js';
 import type { Services } from '../../services.js';
 import { renderError } from './errors.js';
@@ -15,8 +16,8 @@ export const cocart: Dialect = {
   policy: cocartPolicy,
   router(s: Services) {
     return Router()
-      .post('/wp-json/cocart/v2/login', login(s))
-      .post('/wp-json/cocart/jwt/refresh-token', refreshToken(s))
+      .post('/wp-json/cocart/v2/login', reportedLogin(s, 'cocart', login(s)))
+      .post('/wp-json/cocart/jwt/refresh-token', reportedRefresh(s, 'cocart', refreshToken(s)))
       .post('/wp-json/cocart/jwt/validate-token', validateToken(s))
       .post('/wp-json/cocart/v2/logout', logout(s));
   },

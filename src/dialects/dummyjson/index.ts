@@ -1,5 +1,6 @@
 // The DummyJSON auth dialect: /auth/login, /auth/me, /auth/refresh, /auth/logout.
 import { Router } from 'express';
+import { reportedLogin, reportedRefresh } from '../../http/auth-events.js';
 import type { Dialect } from '../../http/dialect.js';
 import type { Services } from '../../services.js';
 import { renderError } from './errors.js';
@@ -15,9 +16,9 @@ export const dummyjson: Dialect = {
   policy: () => dummyjsonPolicy,
   router(s: Services) {
     return Router()
-      .post('/auth/login', login(s))
+      .post('/auth/login', reportedLogin(s, 'dummyjson', login(s)))
       .get('/auth/me', me(s))
-      .post('/auth/refresh', refresh(s))
+      .post('/auth/refresh', reportedRefresh(s, 'dummyjson', refresh(s)))
       .post('/auth/logout', logout(s));
   },
   renderError,

@@ -1,5 +1,6 @@
 // The Maho REST v2 dialect: auth (token, refresh, logout) and the customers resource.
 import { Router } from 'express';
+import { reportedLogin, reportedRefresh } from '../../http/auth-events.js';
 import type { Dialect } from '../../http/dialect.js';
 import type { Services } from '../../services.js';
 import { getOne, list, register, remove } from './customers.js';
@@ -7,8 +8,8 @@ import { changePassword, getMe, updateMe } from './customers-me.js';
 import { renderError } from './errors.js';
 import { logout } from './logout.js';
 import { refresh } from './refresh.js';
-import { token } from './token.js';
 import { mahoPolicy } from './policy.js';
+import { token, tokenGrant } from './token.js';
 
 export const maho: Dialect = {
   name: 'maho',
@@ -16,8 +17,8 @@ export const maho: Dialect = {
   policy: mahoPolicy,
   router(s: Services) {
     return Router()
-      .post('/api/rest/v2/auth/token', token(s))
-      .post('/api/rest/v2/auth/refresh', refresh(s))
+      .post('/api/rest/v2/auth/token', reportedLogin(s, 'maho', token(s), tokenGrant))
+      .post('/api/rest/v2/auth/refresh', reportedRefresh(s, 'maho', refresh(s)))
       .post('/api/rest/v2/auth/logout', logout(s))
       .post('/api/rest/v2/customers', register(s))
       .get('/api/rest/v2/customers', list(s))

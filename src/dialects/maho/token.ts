@@ -1,5 +1,6 @@
 import type { Request, RequestHandler } from 'express';
 import type { MahoTokenRequest, MahoTokenResponse } from '../../../generated/client/types.gen.js';
+import type { LoginGrant } from '../../core/events.js';
 import type { ServiceKind } from '../../core/service-principals.js';
 import { DialectError } from '../../http/http-errors.js';
 import { clientInfo } from '../../http/request-context.js';
@@ -16,6 +17,13 @@ function required(body: MahoTokenRequest, names: Array<keyof MahoTokenRequest>, 
   const values = names.map((n) => (typeof body[n] === 'string' ? body[n].trim() : ''));
   if (values.some((v) => v === '')) throw invalid(`${label} are required`);
   return values;
+}
+
+/** The grant a token request uses, for reporting (customer: a password). */
+export function tokenGrant(req: Request): LoginGrant {
+  const grant = ((req.body ?? {}) as MahoTokenRequest).grant_type?.trim() || 'customer';
+  if (grant === 'customer') return 'password';
+  return grant === 'client_credentials' || grant === 'api_user' ? grant : 'unsupported';
 }
 
 /** POST /api/rest/v2/auth/token — dispatches on grant_type (default: customer). */

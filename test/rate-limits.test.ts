@@ -1,0 +1,62 @@
+// Rate-limit counters on a PostgreSQL server: shared in the rate_limits table, keyed by hashes,
+// swept when expired, and backed by an in-memory limiter when the server is unreachable.
+// (Sharing between two running instances is shown in test/instances.test.ts.)
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dummyjsonLogin } from '../generated/client/sdk.gen.js';
+import { RateLimitedError } from '../src/core/errors.js';
+import { RateLimits } from '../src/core/rate-limits.js';
+import { SharedRateLimitStore } from '../src/store/rate-limits.js';
+import { startTestServer, type TestServer } from './helpers/gatehouse.js';
+
+const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
+
+describe.runIf(onPostgres)('rate limits on a PostgreSQL server', () => {
+  let t: TestServer;
+  const rows = async () => t.gatehouse.services.db.query<{ key: string; points: number }>('SELECT key, points FROM rate_limits');
+  beforeAll(async () => {
+    t = await startTestServer({ RATE_LIMITS: 'on', RATE_LIMIT_LOGIN_IP: '1000/1', RATE_LIMIT_LOGIN_ACCOUNT: '5/1' });
+  });
+  afterAll(() => t.close());
+
+  it('count in the rate_limits table, under hashed keys: no login or address in clear', async () => {
+    const failed = await dummyjsonLogin({ client: t.client, body: { username: 'michaelw', password: 'wrong' } });
+    expect(failed.response.status).toBe(400);
+    const keys = (await rows()).map((r) => r.key);
+    expect(keys).toEqual(expect.arrayContaining([expect.stringMatching(/^login:ip:[0-9a-f]{64}$/), expect.stringMatching(/^login:account:[0-9a-f]{64}$/)]));
+    for (const key of keys) {
+      expect(key).not.toContain('michaelw');
+      expect(key).not.toContain('127.0.0.1');
+    }
+  });
+
+  it('forget every expired counter at the next sweep, however many distinct usernames were tried', async () => {
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) => dummyjsonLogin({ client: t.client, body: { username: `nobody-${i}`, password: 'wrong' } })),
+    );
+    expect((await rows()).length).toBeGreaterThanOrEqual(41);
+    const sweep = t.gatehouse.services.sharedLimits!;
+    expect(await sweep.sweep()).toBe(0); // nothing has expired yet: a live window is never lost
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect(await sweep.sweep()).toBeGreaterThanOrEqual(41);
+    expect(await rows()).toEqual([]);
+  });
+});
+
+describe('rate limits when the PostgreSQL server cannot be reached', () => {
+  it('still limit, per instance, with the in-memory insurance limiter', async () => {
+    const store = SharedRateLimitStore.open('postgres://gatehouse@127.0.0.1:1/unreachable');
+    try {
+      const limit = { points: 2, durationS: 60 };
+      const limits = new RateLimits(
+        { enabled: true, loginPerIp: limit, loginPerAccount: limit, refreshPerIp: limit, refreshPerAccount: limit },
+        { limiters: store.limiters },
+      );
+      await limits.consume('login:account', 'user:1');
+      await limits.consume('login:account', 'user:1');
+      await expect(limits.consume('login:account', 'user:1')).rejects.toBeInstanceOf(RateLimitedError);
+      await limits.consume('login:account', 'user:2'); // other keys are unaffected
+    } finally {
+      await store.close();
+    }
+  });
+});
