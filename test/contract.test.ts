@@ -25,6 +25,13 @@ describe('the OpenAPI document', () => {
     expect(doc.info.version).toBe(pkg.version);
   });
 
+  it('has a CHANGELOG.md section for the package.json version, and one for unreleased work', () => {
+    const changelog = readFileSync(new URL('../CHANGELOG.md', import.meta.url), 'utf8');
+    const headings = [...changelog.matchAll(/^## \[([^\]]+)\](?: - (\d{4}-\d{2}-\d{2}))?$/gm)].map((m) => m[1]);
+    expect(headings).toContain(pkg.version);
+    expect(headings[0]).toBe('Unreleased');
+  });
+
   it.each(operations.map((o) => [`${o.method.toUpperCase()} ${o.path}`, o]))(
     '%s has an id, a summary, a description, tags, security and a named example for every response',
     (_name, { op }) => {
