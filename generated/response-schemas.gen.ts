@@ -2,7 +2,7 @@
 
 import * as z from './client/zod.gen.js';
 
-/** For every operation, each documented status → the zod schema of its body. */
+/** For every operation, each documented status → the zod schema of its body (null: no body). */
 export const responseSchemas = {
   dummyjsonLogin: {
     200: z.zDummyjsonLoginResponse,

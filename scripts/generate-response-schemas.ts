@@ -28,7 +28,10 @@ for (const [path, item] of Object.entries(doc.paths as Json)) {
     for (const [status, raw] of Object.entries(op.responses as Json)) {
       const media = Object.values(deref(raw as Json).content ?? {}) as Json[];
       const schema = media[0]?.schema; // hey-api types only the first content type
-      if (!schema) continue;
+      if (!schema) {
+        entries.push(`    ${status}: null,`); // documented without a body
+        continue;
+      }
       let name: string;
       if (typeof schema.$ref === 'string' && schema.$ref.startsWith('#/components/schemas/')) name = `z${schema.$ref.split('/').pop()}`;
       else if (/^2\d\d$/.test(status)) name = operationSchemaName(op.operationId);
@@ -45,7 +48,7 @@ writeFileSync(
 
 import * as z from './client/zod.gen.js';
 
-/** For every operation, each documented status → the zod schema of its body. */
+/** For every operation, each documented status → the zod schema of its body (null: no body). */
 export const responseSchemas = {
 ${lines.join('\n')}
 } as const;

@@ -61,8 +61,10 @@ type OperationName = keyof typeof responseSchemas;
 type Schema = { safeParse(body: unknown): { success: true } | { success: false; error: { message: string } } };
 
 function checkAnswer(operation: OperationName, response: Response, body: unknown): void {
-  const schema = (responseSchemas[operation] as Record<number, Schema>)[response.status];
-  if (!schema) throw new GatehouseContractError(operation, response.status, 'no such status is documented');
+  const documented = responseSchemas[operation] as Record<number, Schema | null>;
+  if (!(response.status in documented)) throw new GatehouseContractError(operation, response.status, 'no such status is documented');
+  const schema = documented[response.status];
+  if (!schema) return; // documented without a body
   const parsed = schema.safeParse(body);
   if (!parsed.success) throw new GatehouseContractError(operation, response.status, parsed.error.message);
 }
@@ -72,9 +74,10 @@ export function createGatehouseClient(options: GatehouseClientOptions): Gatehous
   const client = createClient(
     createConfig({
       baseUrl: options.baseUrl,
-      headers: options.headers,
-      credentials: options.credentials,
-      fetch: options.fetch,
+      // Only what was given: an explicit undefined would replace hey-api's defaults.
+      ...(options.headers && { headers: options.headers }),
+      ...(options.credentials && { credentials: options.credentials }),
+      ...(options.fetch && { fetch: options.fetch }),
       // Only bearer schemes: Basic (CoCart login) and the cookie scheme are the caller's business.
       auth: (scheme) => (scheme.scheme === 'bearer' ? (typeof token === 'function' ? token() : token) : undefined),
     }),
