@@ -43,7 +43,7 @@ const pagePolicy = helmet.contentSecurityPolicy({
     defaultSrc: ["'none'"],
     scriptSrc: ["'self'"],
     styleSrc: ["'self'"],
-    imgSrc: ["'self'", 'data:'],
+    imgSrc: ['data:'],
     connectSrc: ["'self'"],
     baseUri: ["'none'"],
     formAction: ["'none'"],
