@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import { type Client, type Options as Options2, type TDataShape, urlSearchParamsBodySerializer } from './client/index.js';
-import type { CocartLoginData, CocartLoginErrors, CocartLoginResponses, CocartLogoutData, CocartLogoutErrors, CocartLogoutResponses, CocartRefreshTokenData, CocartRefreshTokenErrors, CocartRefreshTokenResponses, CocartValidateTokenData, CocartValidateTokenErrors, CocartValidateTokenResponses, DummyjsonLoginData, DummyjsonLoginErrors, DummyjsonLoginResponses, DummyjsonLogoutData, DummyjsonLogoutErrors, DummyjsonLogoutResponses, DummyjsonMeData, DummyjsonMeErrors, DummyjsonMeResponses, DummyjsonRefreshData, DummyjsonRefreshErrors, DummyjsonRefreshResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetJwksData, GetJwksResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOAuthMetadataData, GetOAuthMetadataResponses, GetOpenApiDocumentData, GetOpenApiDocumentResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, MahoChangePasswordData, MahoChangePasswordErrors, MahoChangePasswordResponses, MahoDeleteCustomerData, MahoDeleteCustomerErrors, MahoDeleteCustomerResponses, MahoGetCustomerData, MahoGetCustomerErrors, MahoGetCustomerResponses, MahoGetMeData, MahoGetMeErrors, MahoGetMeResponses, MahoListCustomersData, MahoListCustomersErrors, MahoListCustomersResponses, MahoLogoutData, MahoLogoutErrors, MahoLogoutResponses, MahoRefreshData, MahoRefreshErrors, MahoRefreshResponses, MahoRegisterCustomerData, MahoRegisterCustomerErrors, MahoRegisterCustomerResponses, MahoTokenData, MahoTokenErrors, MahoTokenResponses, MahoUpdateMeData, MahoUpdateMeErrors, MahoUpdateMeResponses, OauthIntrospectData, OauthIntrospectErrors, OauthIntrospectResponses, OauthRevokeData, OauthRevokeErrors, OauthRevokeResponses, OauthTokenData, OauthTokenErrors, OauthTokenResponses } from './types.gen.js';
+import type { CocartLoginData, CocartLoginErrors, CocartLoginResponses, CocartLogoutData, CocartLogoutErrors, CocartLogoutResponses, CocartRefreshTokenData, CocartRefreshTokenErrors, CocartRefreshTokenResponses, CocartValidateTokenData, CocartValidateTokenErrors, CocartValidateTokenResponses, DummyjsonLoginData, DummyjsonLoginErrors, DummyjsonLoginResponses, DummyjsonLogoutData, DummyjsonLogoutErrors, DummyjsonLogoutResponses, DummyjsonMeData, DummyjsonMeErrors, DummyjsonMeResponses, DummyjsonRefreshData, DummyjsonRefreshErrors, DummyjsonRefreshResponses, GetDocsAssetData, GetDocsAssetErrors, GetDocsAssetResponses, GetDocsData, GetDocsResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetJwksData, GetJwksResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOAuthMetadataData, GetOAuthMetadataResponses, GetOpenApiDocumentData, GetOpenApiDocumentResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, MahoChangePasswordData, MahoChangePasswordErrors, MahoChangePasswordResponses, MahoDeleteCustomerData, MahoDeleteCustomerErrors, MahoDeleteCustomerResponses, MahoGetCustomerData, MahoGetCustomerErrors, MahoGetCustomerResponses, MahoGetMeData, MahoGetMeErrors, MahoGetMeResponses, MahoListCustomersData, MahoListCustomersErrors, MahoListCustomersResponses, MahoLogoutData, MahoLogoutErrors, MahoLogoutResponses, MahoRefreshData, MahoRefreshErrors, MahoRefreshResponses, MahoRegisterCustomerData, MahoRegisterCustomerErrors, MahoRegisterCustomerResponses, MahoTokenData, MahoTokenErrors, MahoTokenResponses, MahoUpdateMeData, MahoUpdateMeErrors, MahoUpdateMeResponses, OauthIntrospectData, OauthIntrospectErrors, OauthIntrospectResponses, OauthRevokeData, OauthRevokeErrors, OauthRevokeResponses, OauthTokenData, OauthTokenErrors, OauthTokenResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -532,3 +532,27 @@ export const getOpenApiDocument = <ThrowOnError extends boolean = false>(options
  *
  */
 export const getJwks = <ThrowOnError extends boolean = false>(options?: Options<GetJwksData, ThrowOnError>) => (options?.client ?? client).get<GetJwksResponses, unknown, ThrowOnError>({ url: '/.well-known/jwks.json', ...options });
+
+/**
+ * Interactive API reference
+ *
+ * An HTML page that renders this document with Swagger UI, grouped by tag (one per
+ * dialect), every operation expanded with its description, so the deliberate
+ * differences from each original API are in plain sight. "Try it out" sends requests
+ * to the server that served the page. Works without internet access: the page, its
+ * script and its styles all come from this server (`/docs/assets/{asset}`), and its
+ * Content-Security-Policy lets it reach nothing else.
+ *
+ */
+export const getDocs = <ThrowOnError extends boolean = false>(options?: Options<GetDocsData, ThrowOnError>) => (options?.client ?? client).get<GetDocsResponses, unknown, ThrowOnError>({ url: '/docs', ...options });
+
+/**
+ * A script or stylesheet of the API reference page
+ *
+ * The files `GET /docs` loads: `swagger-ui-bundle.js` and `swagger-ui.css` from the
+ * `swagger-ui-dist` package Gatehouse depends on, and `docs.js`, which starts Swagger UI
+ * on this document with this server as the only server to try requests against.
+ * Cacheable for an hour.
+ *
+ */
+export const getDocsAsset = <ThrowOnError extends boolean = false>(options: Options<GetDocsAssetData, ThrowOnError>) => (options.client ?? client).get<GetDocsAssetResponses, GetDocsAssetErrors, ThrowOnError>({ url: '/docs/assets/{asset}', ...options });

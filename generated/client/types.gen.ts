@@ -466,6 +466,13 @@ export type Jwks = {
     keys: Array<Jwk>;
 };
 
+/**
+ * An error outside every dialect (unknown path, wrong method, unknown docs asset).
+ */
+export type SystemError = {
+    message: string;
+};
+
 export type DummyjsonLoginData = {
     body: DummyjsonLoginRequest;
     path?: never;
@@ -1400,3 +1407,49 @@ export type GetJwksResponses = {
 };
 
 export type GetJwksResponse = GetJwksResponses[keyof GetJwksResponses];
+
+export type GetDocsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/docs';
+};
+
+export type GetDocsResponses = {
+    /**
+     * The reference page.
+     */
+    200: string;
+};
+
+export type GetDocsResponse = GetDocsResponses[keyof GetDocsResponses];
+
+export type GetDocsAssetData = {
+    body?: never;
+    path: {
+        /**
+         * The file name.
+         */
+        asset: string;
+    };
+    query?: never;
+    url: '/docs/assets/{asset}';
+};
+
+export type GetDocsAssetErrors = {
+    /**
+     * No such file.
+     */
+    404: SystemError;
+};
+
+export type GetDocsAssetError = GetDocsAssetErrors[keyof GetDocsAssetErrors];
+
+export type GetDocsAssetResponses = {
+    /**
+     * The file.
+     */
+    200: Blob | File;
+};
+
+export type GetDocsAssetResponse = GetDocsAssetResponses[keyof GetDocsAssetResponses];

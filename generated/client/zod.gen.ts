@@ -377,6 +377,13 @@ export const zJwks = z.object({
     keys: z.array(zJwk)
 });
 
+/**
+ * An error outside every dialect (unknown path, wrong method, unknown docs asset).
+ */
+export const zSystemError = z.object({
+    message: z.string()
+});
+
 export const zDummyjsonLoginBody = zDummyjsonLoginRequest;
 
 /**
@@ -556,3 +563,17 @@ export const zGetOpenApiDocumentResponse = z.object({
  * The public keys.
  */
 export const zGetJwksResponse = zJwks;
+
+/**
+ * The reference page.
+ */
+export const zGetDocsResponse = z.string();
+
+export const zGetDocsAssetPath = z.object({
+    asset: z.string().max(64)
+});
+
+/**
+ * The file.
+ */
+export const zGetDocsAssetResponse = z.string();

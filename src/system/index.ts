@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import type { Services } from '../services.js';
+import { docsRouter } from './docs.js';
 import { healthz } from './healthz.js';
 import { jwks } from './jwks.js';
 import { metrics } from './metrics.js';
@@ -12,5 +13,6 @@ export function systemRouter(s: Services, opts: { isDraining: () => boolean }): 
     .get('/readyz', readyz(s, opts.isDraining))
     .get('/metrics', metrics(s))
     .get('/openapi.json', openapiJson())
-    .get('/.well-known/jwks.json', jwks(s));
+    .get('/.well-known/jwks.json', jwks(s))
+    .use(docsRouter());
 }
