@@ -24,7 +24,9 @@ async function main(): Promise<void> {
   const lines = [
     `Gatehouse listening on ${url}`,
     `  database:  ${database}`,
+    `  docs:      ${url}/docs`,
     `  spec:      ${url}/openapi.json`,
+    `  oauth:     ${url}/.well-known/oauth-authorization-server`,
     `  keys:      ${url}/.well-known/jwks.json`,
     `  health:    ${url}/healthz`,
   ];
