@@ -43,7 +43,7 @@ export function createApp(s: Services, logger: Logger, opts: { isDraining?: () =
   app.use((req, res, next) => {
     // Dialect answers carry tokens and personal data: never cached (RFC 6749 section 5.1),
     // errors of body parsing included.
-    if (dialectPrefixes.some((p) => ownsPath(p, req.path))) res.setHeader('Cache-Control', 'no-store');
+    if (dialectPrefixes.some((p) => ownsPath(p, req.path))) res.setHeader('Cache-Control', 'no-store').setHeader('Pragma', 'no-cache');
     next();
   });
   app.use(cookieParser());

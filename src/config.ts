@@ -207,6 +207,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       );
     }
   }
+  // Each dialect's tokens carry their own audience, and introspection tells dialects apart by
+  // it: the configurable ones must differ, and `gatehouse:*` names the built-in dialects.
+  if (e.MAHO_AUDIENCE === e.OAUTH_AUDIENCE || e.MAHO_AUDIENCE.startsWith('gatehouse:') || (e.OAUTH_AUDIENCE.startsWith('gatehouse:') && e.OAUTH_AUDIENCE !== 'gatehouse:oauth')) {
+    throw new ConfigError(
+      'Invalid configuration:\n  MAHO_AUDIENCE and OAUTH_AUDIENCE must differ from each other and from the built-in audiences (gatehouse:*; OAUTH_AUDIENCE may be gatehouse:oauth, its default)',
+    );
+  }
   if (e.COOKIE_SAMESITE === 'none' && !e.COOKIE_SECURE) {
     throw new ConfigError('Invalid configuration:\n  COOKIE_SAMESITE=None requires COOKIE_SECURE=true (browsers drop such cookies)');
   }

@@ -378,12 +378,15 @@ export const mahoGetCustomer = <ThrowOnError extends boolean = false>(options: O
  * given (`unauthorized_client` otherwise).
  *
  * * `client_credentials`: a token for the client itself (`sub` = `client_<id>`). `scope`
- * asks for a subset of the client's permissions; without it the token carries all of
- * them. No refresh token (RFC 6749 section 4.4.3).
+ * asks for a subset of the client's permissions (from `scopes_supported`); without it
+ * the token carries all of them. No refresh token (RFC 6749 section 4.4.3).
  * * `password`: a token for a user (`sub` = `user_<id>`), by login name or email and
  * password; unknown user and wrong password answer alike (`invalid_grant`). With the
  * `refresh_token` grant allowed, a refresh token comes too. User tokens carry no scope:
- * asking for one is `invalid_scope`.
+ * asking for one is `invalid_scope`. RFC 9700 (section 2.4) deprecates this grant: give
+ * it only to first-party clients migrating from a login form (it is off by default).
+ * * Failed client authentications count per IP and per client and IP, so a client_id,
+ * which is no secret, cannot be used to lock its client out from elsewhere.
  * * `refresh_token`: rotates the refresh token (single use; presenting a used one again
  * revokes the session, with no grace window). Only the client the token was issued
  * to may redeem it (RFC 6749 section 6).
@@ -413,7 +416,8 @@ export const oauthToken = <ThrowOnError extends boolean = false>(options: Option
  * that session stops working at once, on every instance. The caller authenticates as an
  * API client, like at the token endpoint. As RFC 7009 requires, an unknown, expired,
  * malformed or already revoked token answers 200 too, so the answer tells nothing about
- * the token. A token issued to another OAuth client is refused (`unauthorized_client`);
+ * the token. Only a token that could still be used revokes anything: an expired, renewed
+ * or already rotated one found in a log cannot end somebody's session. A token issued to another OAuth client is refused (`unauthorized_client`);
  * tokens of the dialects' own logins belong to no client and any client may revoke them.
  * `token_type_hint` is optional: both kinds of token are looked up.
  *
@@ -439,6 +443,10 @@ export const oauthRevoke = <ThrowOnError extends boolean = false>(options: Optio
  * caller authenticates as an API client. `aud` names the dialect that issued the token;
  * a resource server must check it is the one it expects. Device binding (CoCart's
  * User-Agent) is not checked here: the resource server does not see the user's device.
+ * A refresh token is shown only to the OAuth client it was issued to (it is never meant
+ * for a resource server); to everyone else, and for the dialects' own refresh tokens, it
+ * is `{"active": false}`. A service token's `scope` is what it was granted less any
+ * permission its client has lost since. Tokens of a deactivated client are inactive.
  *
  */
 export const oauthIntrospect = <ThrowOnError extends boolean = false>(options: Options<OauthIntrospectData, ThrowOnError>) => (options.client ?? client).post<OauthIntrospectResponses, OauthIntrospectErrors, ThrowOnError>({

@@ -96,7 +96,10 @@ export class ServicePrincipals {
   ): Promise<ServicePrincipal> {
     const ip = client.ip ?? 'unknown';
     await this.limits.consume('login:ip', ip);
-    const account = `${kind}:${name.toLowerCase()}`;
+    // Failed attempts per principal *and address*: a client_id is no secret (it is in every
+    // token of its client), so a lockout per name alone would let anyone lock any client
+    // out. Secrets are 256 random bits, so guessing needs no tighter limit than this.
+    const account = `${kind}:${name.toLowerCase()}@${ip}`;
     await this.limits.consume('login:account', account);
     const found = name.includes('\0') ? undefined : await this.store.findByName(kind, name);
     const expected = Buffer.from(found?.secretHash ?? DECOY_HASH, 'hex');

@@ -141,20 +141,28 @@ export class Sessions {
 
   /**
    * Opens a session without a refresh token (Maho: tokens are renewed by presenting the
-   * current access token). Its absolute lifetime is SESSION_MAX_AGE_S like every session's.
+   * current access token). Its absolute lifetime is SESSION_MAX_AGE_S like every session's,
+   * or `lifetimeS` when shorter (a session whose one token cannot be renewed need not
+   * outlive it). `oauthClientId`: the API client the session is issued to, if any.
    */
-  async open(principal: Principal, policy: SessionPolicy, client: ClientInfo, oauthClientId: number | null = null): Promise<OpenedSession> {
+  async open(
+    principal: Principal,
+    policy: SessionPolicy,
+    client: ClientInfo,
+    opts: { oauthClientId?: number | null; lifetimeS?: number } = {},
+  ): Promise<OpenedSession> {
     client = normalizeClient(client);
     const now = this.clock.now();
+    const lifetimeS = Math.min(this.settings.sessionMaxAgeS, opts.lifetimeS ?? Infinity);
     const sessionId = newId();
     await this.store.insert({
       id: sessionId,
       userId: principal.kind === 'user' ? principal.user.id : null,
       apiUserId: principal.kind === 'service' ? principal.service.id : null,
-      clientId: oauthClientId,
+      clientId: opts.oauthClientId ?? null,
       audience: policy.audience,
       createdAt: new Date(now),
-      expiresAt: new Date(now + this.settings.sessionMaxAgeS * 1000),
+      expiresAt: new Date(now + lifetimeS * 1000),
       userAgent: client.userAgent,
       ip: client.ip,
     });
@@ -289,6 +297,8 @@ export class Sessions {
 
   /** Makes a dialect's tokens known to findByAccessToken(). */
   knowPolicy(policy: SessionPolicy): void {
+    const known = this.#policies.get(policy.audience);
+    if (known && known !== policy) throw new Error(`two dialects share the token audience ${policy.audience}`);
     this.#policies.set(policy.audience, policy);
   }
 

@@ -165,7 +165,8 @@ export class SessionStore {
 
   async revokeAllForApiUser(apiUserId: number, reason: string, at: Date): Promise<number> {
     const rows = await this.db.query(
-      'UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE api_user_id = $1 AND revoked_at IS NULL RETURNING id',
+      // Its own sessions, and the users' sessions it obtained as an OAuth client.
+      'UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE (api_user_id = $1 OR client_id = $1) AND revoked_at IS NULL RETURNING id',
       [apiUserId, at, reason],
     );
     this.forgetService(apiUserId);
@@ -184,7 +185,7 @@ export class SessionStore {
 
   /** Drops every cached session of a service principal after a write to it. */
   forgetService(apiUserId: number): void {
-    this.#cache?.deleteWhere((s) => s.principal.kind === 'service' && s.principal.service.id === apiUserId);
+    this.#cache?.deleteWhere((s) => s.clientId === apiUserId || (s.principal.kind === 'service' && s.principal.service.id === apiUserId));
   }
 
   // --- refresh tokens (always inside a transaction) ---

@@ -3,7 +3,7 @@
 // or malformed is {"active": false}; revocation ends the whole session everywhere.
 import { SignJWT, decodeJwt, decodeProtectedHeader, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cocartValidateToken, dummyjsonMe, dummyjsonRefresh, mahoGetMe, oauthIntrospect, oauthRevoke } from '../../generated/client/sdk.gen.js';
+import { cocartValidateToken, dummyjsonMe, dummyjsonRefresh, mahoGetMe, mahoRefresh, oauthIntrospect, oauthRevoke, oauthToken } from '../../generated/client/sdk.gen.js';
 import { zOAuthError, zOAuthIntrospection } from '../../generated/client/zod.gen.js';
 import { cocartLoginAs, UA } from '../helpers/cocart.js';
 import { bearer, loginAs } from '../helpers/dummyjson.js';
@@ -27,6 +27,7 @@ async function expectError(p: Promise<{ error?: unknown; response: Response }>, 
   expect(parsed.error).toBe(error);
   if (description) expect(parsed.error_description).toBe(description);
   if (status === 401) expect(response.headers.get('www-authenticate')).toBe('Basic realm="gatehouse"');
+  else expect(response.headers.get('www-authenticate')).toBeNull();
   return response;
 }
 
@@ -53,20 +54,39 @@ describe('POST /oauth/introspect', () => {
       nbf: claims.nbf,
       jti: claims.jti,
     });
-    const refresh = await active(login.refreshToken);
-    expect(refresh).toEqual({ active: true, token_type: 'refresh_token', username: 'emilys', aud: 'gatehouse:dummyjson', iss: ISS, exp: expect.any(Number), iat: claims.iat });
+    // A dialect's refresh token belongs to no OAuth client: no client may see it.
+    expect(await active(login.refreshToken)).toEqual({ active: false });
+  });
+
+  it('an OAuth refresh token, to the client it was issued to only', async () => {
+    const pw = await oauthTokenFor(t.client, { grant_type: 'password', username: 'emilys', password: 'emilyspass' });
+    const refresh = await active(pw.refresh_token!);
+    expect(refresh).toEqual({
+      active: true,
+      token_type: 'refresh_token',
+      username: 'emilys',
+      client_id: 'demo-client',
+      aud: 'gatehouse:oauth',
+      iss: ISS,
+      exp: expect.any(Number),
+      iat: decodeJwt(pw.access_token).iat,
+    });
     expect(refresh.exp! - refresh.iat!).toBe(t.config.refreshTokenTtlS);
+    const other = await newOAuthClient(t, ['client_credentials']);
+    expect((await introspect(t.client, pw.refresh_token!, other)).data).toEqual({ active: false });
+    // Its access token is for resource servers: every client may introspect it.
+    expect((await introspect(t.client, pw.access_token, other)).data).toMatchObject({ active: true, client_id: 'demo-client' });
   });
 
   it('CoCart tokens (device binding is for the dialect’s own routes, not for a resource server)', async () => {
     const login = await cocartLoginAs(t.client, 'michaelw');
     expect(await active(login.extras.jwt_token)).toMatchObject({ active: true, aud: 'gatehouse:cocart', username: 'michaelw', token_type: 'Bearer' });
-    expect(await active(login.extras.jwt_refresh)).toMatchObject({ active: true, aud: 'gatehouse:cocart', token_type: 'refresh_token' });
+    expect(await active(login.extras.jwt_refresh)).toEqual({ active: false });
   });
 
   it('Maho customer and service tokens', async () => {
     expect(await active(await customerToken(t.client, 'emmaj'))).toMatchObject({ active: true, aud: 'maho-api', sub: expect.stringMatching(/^customer_\d+$/), username: 'emmaj' });
-    expect(await active(await demoClientToken(t.client))).toMatchObject({ active: true, aud: 'maho-api', sub: 'api_user_1', username: 'demo-client' });
+    expect(await active(await demoClientToken(t.client))).toMatchObject({ active: true, aud: 'maho-api', sub: 'api_user_1', username: 'demo-client', client_id: 'demo-client' });
   });
 
   it('OAuth tokens carry client_id and scope', async () => {
@@ -74,6 +94,33 @@ describe('POST /oauth/introspect', () => {
     expect(await active(cc.access_token)).toMatchObject({ active: true, aud: 'gatehouse:oauth', client_id: 'demo-client', scope: 'customers/read', sub: 'client_1' });
     const pw = await oauthTokenFor(t.client, { grant_type: 'password', username: 'jamesd', password: 'jamesdpass' });
     expect(await active(pw.refresh_token!)).toMatchObject({ active: true, client_id: 'demo-client', username: 'jamesd', token_type: 'refresh_token' });
+  });
+
+  it('a service token’s scope shrinks with its client’s permissions', async () => {
+    const c = await newOAuthClient(t, ['client_credentials'], ['customers/read', 'customers/write']);
+    const { access_token } = await oauthTokenFor(t.client, { grant_type: 'client_credentials' }, c);
+    expect(await active(access_token)).toMatchObject({ active: true, scope: 'customers/read customers/write' });
+    await t.gatehouse.services.servicePrincipals.setPermissions(c.principal.id, ['customers/read']);
+    expect(await active(access_token)).toMatchObject({ active: true, scope: 'customers/read' });
+  });
+
+  it('deactivating a client ends the sessions it obtained for users; reactivating does not revive them', async () => {
+    const c = await newOAuthClient(t, ['password', 'refresh_token']);
+    const pw = await oauthTokenFor(t.client, { grant_type: 'password', username: 'emilys', password: 'emilyspass' }, c);
+    expect((await active(pw.access_token)).active).toBe(true);
+    await t.gatehouse.services.servicePrincipals.setActive(c.principal.id, false);
+    expect(await active(pw.access_token)).toEqual({ active: false });
+    await t.gatehouse.services.servicePrincipals.setActive(c.principal.id, true);
+    expect(await active(pw.access_token)).toEqual({ active: false });
+    expect((await oauthToken({ client: t.client, body: { grant_type: 'refresh_token', refresh_token: pw.refresh_token! }, headers: basic(c.id, c.secret) })).response.status).toBe(400);
+  });
+
+  it('a token signed with the server’s own key but naming another subject is inactive', async () => {
+    const login = await loginAs(t.client, 'emilys');
+    const { key, kid } = t.gatehouse.services.keys.signingKey();
+    const forged = await new SignJWT({ ...decodeJwt(login.accessToken), sub: '2' }).setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' }).sign(key);
+    expect(await active(forged)).toEqual({ active: false });
+    expect((await active(login.accessToken)).active).toBe(true);
   });
 
   it('inactive: revoked, expired, rotated, deactivated user, foreign key, tampered, malformed, unknown', async () => {
@@ -118,6 +165,7 @@ describe('POST /oauth/introspect', () => {
     await inactive('not-a-token');
     await inactive('a.b.c');
     await inactive('x'.repeat(10_000));
+    await inactive(`${'a'.repeat(5_000)}.${'b'.repeat(5_000)}.c`); // JWT-shaped, over the 8 KB cap
     // And the genuine one is still live: nothing above touched it.
     expect((await active(fresh.accessToken)).active).toBe(true);
   });
@@ -200,9 +248,27 @@ describe('POST /oauth/revoke', () => {
       t.clock.advance(-(60 + t.config.clockToleranceS + 1));
     }
     // An expired access token revokes nothing: its session lives on.
-    expect((await active(login.refreshToken)).active).toBe(true);
+    expect((await dummyjsonRefresh({ client: t.client, body: { refreshToken: login.refreshToken } })).response.status).toBe(200);
+  });
+
+  it('a renewed (Maho) or rotated (DummyJSON) token revokes nothing', async () => {
+    const old = await customerToken(t.client, 'emilys');
+    const renewed = (await mahoRefresh({ client: t.client, headers: bearer(old) })).data!.token;
+    expect((await revoke(t.client, old)).response.status).toBe(200);
+    expect((await mahoGetMe({ client: t.client, headers: bearer(renewed) })).response.status).toBe(200);
+
+    const login = await loginAs(t.client, 'emilys');
+    const next = await dummyjsonRefresh({ client: t.client, body: { refreshToken: login.refreshToken } });
     expect((await revoke(t.client, login.refreshToken)).response.status).toBe(200);
-    expect((await revoke(t.client, login.refreshToken)).response.status).toBe(200);
+    expect((await dummyjsonMe({ client: t.client, headers: bearer(next.data!.accessToken) })).response.status).toBe(200);
+  });
+
+  it('a Maho API client’s own token may be revoked by that client only', async () => {
+    const token = await demoClientToken(t.client);
+    const other = await newOAuthClient(t, ['client_credentials']);
+    await expectError(revoke(t.client, token, other), 400, 'unauthorized_client');
+    expect((await revoke(t.client, token)).response.status).toBe(200);
+    expect((await mahoGetMe({ client: t.client, headers: bearer(token) })).response.status).toBe(401);
   });
 
   it('400 unauthorized_client for a token of another OAuth client, which stays live', async () => {

@@ -22,6 +22,7 @@ async function expectError(p: Promise<{ error?: unknown; response: Response }>, 
   const { error: body, response } = await p;
   expect(response.status).toBe(status);
   expect(response.headers.get('cache-control')).toBe('no-store');
+  expect(response.headers.get('pragma')).toBe('no-cache');
   const parsed = zOAuthError.parse(body);
   expect(parsed.error).toBe(error);
   if (typeof description === 'string') expect(parsed.error_description).toBe(description);
@@ -36,6 +37,7 @@ describe('GET /.well-known/oauth-authorization-server', () => {
     const { data, response } = await getOAuthMetadata({ client: t.client });
     expect(response.status).toBe(200);
     expect(response.headers.get('cache-control')).toBe('public, max-age=3600');
+    expect(response.headers.get('pragma')).toBeNull();
     expect(zOAuthMetadata.parse(data)).toEqual({
       issuer: 'http://gatehouse.test',
       token_endpoint: 'http://gatehouse.test/oauth/token',
@@ -96,6 +98,8 @@ describe('client_credentials', () => {
     await expectError(token({ grant_type: 'client_credentials', scope: 'customers/all' }, as), 400, 'invalid_scope');
     await expectError(token({ grant_type: 'client_credentials', scope: 'nonsense' }, as), 400, 'invalid_scope');
     await expectError(token({ grant_type: 'client_credentials', scope: 'a"b' }, as), 400, 'invalid_scope', 'Malformed scope');
+    // Even `all` does not cover a scope nobody defined.
+    await expectError(token({ grant_type: 'client_credentials', scope: 'orders/read' }), 400, 'invalid_scope');
     const ok = await token({ grant_type: 'client_credentials', scope: 'customers/read' }, as);
     expect(ok.response.status).toBe(200);
   });
@@ -212,6 +216,12 @@ describe('errors every grant shares', () => {
     );
   });
 
+  it('empty parameters count as absent (RFC 6749 section 3.2)', async () => {
+    await expectError(token({ grant_type: '' }), 400, 'invalid_request', 'grant_type is required');
+    const { response } = await token({ grant_type: 'client_credentials', client_id: '', client_secret: '' });
+    expect(response.status).toBe(200);
+  });
+
   it('unsupported_grant_type', async () => {
     await expectError(token({ grant_type: 'authorization_code', code: 'x' }), 400, 'unsupported_grant_type', 'Supported grant types: client_credentials, password, refresh_token');
   });
@@ -261,6 +271,38 @@ describe('errors every grant shares', () => {
 });
 
 describe('rate limits', () => {
+  it('failed client authentications lock a client out only from the address they came from', async () => {
+    const limited = await startTestServer({ RATE_LIMITS: 'on', TRUST_PROXY: 'true', RATE_LIMIT_LOGIN_IP: '100/60', RATE_LIMIT_LOGIN_ACCOUNT: '2/60' });
+    try {
+      const from = (ip: string, secret: string) =>
+        oauthToken({ client: limited.client, body: { grant_type: 'client_credentials' }, headers: { ...basic('demo-client', secret), 'X-Forwarded-For': ip } });
+      expect((await from('203.0.113.7', 'wrong')).response.status).toBe(401);
+      expect((await from('203.0.113.7', 'wrong')).response.status).toBe(401);
+      await expectError(from('203.0.113.7', 'demo-client-secret'), 429, 'temporarily_unavailable');
+      expect((await from('198.51.100.9', 'demo-client-secret')).response.status).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('refresh_token grants count as refreshes per IP, not as logins', async () => {
+    // Two login attempts per IP: were refreshes (or their client authentications) counted as
+    // logins, the second refresh would already fail.
+    const limited = await startTestServer({ RATE_LIMITS: 'on', RATE_LIMIT_LOGIN_IP: '2/60', RATE_LIMIT_REFRESH_IP: '5/60' });
+    try {
+      let current = (await oauthTokenFor(limited.client, { grant_type: 'password', username: 'emilys', password: 'emilyspass' })).refresh_token!;
+      for (let i = 0; i < 5; i++) current = (await oauthTokenFor(limited.client, { grant_type: 'refresh_token', refresh_token: current })).refresh_token!;
+      const r = await expectError(
+        oauthToken({ client: limited.client, body: { grant_type: 'refresh_token', refresh_token: current }, headers: basic(DEMO_CLIENT.id, DEMO_CLIENT.secret) }),
+        429,
+        'temporarily_unavailable',
+      );
+      expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('429 temporarily_unavailable with Retry-After, per client and per IP', async () => {
     const limited = await startTestServer({ RATE_LIMITS: 'on', RATE_LIMIT_LOGIN_IP: '100/60', RATE_LIMIT_LOGIN_ACCOUNT: '2/60' });
     try {

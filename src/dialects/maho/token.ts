@@ -53,7 +53,10 @@ export function token(s: Services): RequestHandler {
           : required(body, ['username', 'api_key']);
       const kind: ServiceKind = grant === 'client_credentials' ? 'api_client' : 'api_user';
       const service = await s.servicePrincipals.authenticate(kind, name!, secret!, client);
-      const session = await s.sessions.open({ kind: 'service', service }, policy, client);
+      // An API client's session is issued to it, so no other OAuth client may revoke it (RFC 7009).
+      const session = await s.sessions.open({ kind: 'service', service }, policy, client, {
+        oauthClientId: service.kind === 'api_client' ? service.id : null,
+      });
       const access = await issueAccessToken(s, policy, session);
       answer = {
         ...tokenAnswer(access.token, ttl),

@@ -35,21 +35,25 @@ function basicCredentials(req: Request): { id: string; secret: string } | undefi
 }
 
 /**
- * The API client making the request, or InvalidClient (401). `frequent` is for
- * introspection and revocation, which resource servers call on every request: their
- * successful authentications do not count against the per-IP login limit, failed ones do.
+ * The API client making the request, or InvalidClient (401). Empty parameters count as
+ * absent (RFC 6749 section 3.2). `refundIp`: a success gives its per-IP login attempt back,
+ * so that only failures count there; for calls that are charged elsewhere (a password or a
+ * refresh) or that resource servers make on every request of their own (introspection).
  */
 export async function authenticateClient(
   s: Services,
   req: Request,
   body: ClientCredentials,
-  opts: { frequent?: boolean } = {},
+  opts: { refundIp: boolean },
 ): Promise<ServicePrincipal> {
   const basic = basicCredentials(req);
-  const posted = body.client_id !== undefined || body.client_secret !== undefined;
-  if (basic && posted) throw oauthError('invalid_request', 'Use one client authentication method, not both');
-  const id = basic?.id ?? body.client_id ?? '';
-  const secret = basic?.secret ?? body.client_secret ?? '';
+  const postedId = body.client_id || undefined;
+  const postedSecret = body.client_secret || undefined;
+  if (basic && (postedId !== undefined || postedSecret !== undefined)) {
+    throw oauthError('invalid_request', 'Use one client authentication method, not both');
+  }
+  const id = basic?.id ?? postedId ?? '';
+  const secret = basic?.secret ?? postedSecret ?? '';
   if (id === '' || secret === '') throw new GatehouseError(ErrorCode.InvalidClient, 'no client credentials');
-  return s.servicePrincipals.authenticate('api_client', id, secret, clientInfo(req), { refundIp: opts.frequent === true });
+  return s.servicePrincipals.authenticate('api_client', id, secret, clientInfo(req), { refundIp: opts.refundIp });
 }

@@ -26,6 +26,8 @@ export function metadata(s: Services): RequestHandler {
     service_documentation: `${base}/openapi.json`,
   };
   return (_req, res) => {
+    // Public and cacheable, unlike every other answer under the OAuth prefixes.
+    res.removeHeader('Pragma');
     res.set('Cache-Control', 'public, max-age=3600').json(answer);
   };
 }

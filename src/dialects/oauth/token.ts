@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { OAuthTokenRequest } from '../../../generated/client/types.gen.js';
-import { covers } from '../../core/permissions.js';
+import { covers, knownPermissions } from '../../core/permissions.js';
 import { isOAuthGrantType, OAUTH_GRANT_TYPES, type ServicePrincipal } from '../../core/service-principals.js';
 import { clientInfo } from '../../http/request-context.js';
 import type { Services } from '../../services.js';
@@ -26,7 +26,8 @@ function required(value: string | undefined, name: string): string {
 function grantedScopes(client: ServicePrincipal, scope: string | undefined): string[] {
   const wanted = requestedScopes(scope);
   if (wanted.length === 0) return client.permissions;
-  const refused = wanted.filter((w) => !covers(client.permissions, w));
+  const known = knownPermissions();
+  const refused = wanted.filter((w) => !known.includes(w) || !covers(client.permissions, w));
   if (refused.length > 0) throw oauthError('invalid_scope', `Scope not granted to this client: ${refused.join(' ')}`);
   return wanted;
 }
@@ -36,13 +37,22 @@ function noScopes(scope: string | undefined): void {
   if (requestedScopes(scope).length > 0) throw oauthError('invalid_scope', 'Tokens for users carry no scopes');
 }
 
+/** A session issued to `client` whose one access token cannot be renewed: it ends with that token. */
+const soleToken = (s: Services, client: ServicePrincipal) => ({
+  oauthClientId: client.id,
+  lifetimeS: s.config.oauth.accessTokenTtlS + s.config.clockToleranceS,
+});
+
 /** POST /oauth/token — RFC 6749 token endpoint. */
 export function token(s: Services): RequestHandler {
   const policy = oauthPolicy(s.config);
   return async (req, res) => {
     const body = req.body as OAuthTokenRequest;
-    const client = await authenticateClient(s, req, body);
     const grant = body.grant_type;
+    // client_credentials pays its login attempt per IP like every Maho grant; the password
+    // grant pays for its password check, and refresh_token is counted as a refresh instead.
+    const client = await authenticateClient(s, req, body, { refundIp: grant !== 'client_credentials' });
+    if (grant === '') throw oauthError('invalid_request', 'grant_type is required');
     if (!isOAuthGrantType(grant)) {
       throw oauthError('unsupported_grant_type', `Supported grant types: ${OAUTH_GRANT_TYPES.join(', ')}`);
     }
@@ -51,7 +61,7 @@ export function token(s: Services): RequestHandler {
     switch (grant) {
       case 'client_credentials': {
         const scope = grantedScopes(client, body.scope);
-        const session = await s.sessions.open({ kind: 'service', service: client }, policy, info, client.id);
+        const session = await s.sessions.open({ kind: 'service', service: client }, policy, info, soleToken(s, client));
         return void res.json(await tokenAnswer(s, session, client, { scope }));
       }
       case 'password': {
@@ -60,7 +70,7 @@ export function token(s: Services): RequestHandler {
         noScopes(body.scope);
         const user = await s.passwordLogin.check(username, password, info, { email: true, phone: false });
         if (!client.grantTypes.includes('refresh_token')) {
-          const session = await s.sessions.open({ kind: 'user', user }, policy, info, client.id);
+          const session = await s.sessions.open({ kind: 'user', user }, policy, info, soleToken(s, client));
           return void res.json(await tokenAnswer(s, session, client));
         }
         const session = await s.sessions.start(user, policy, info, client.id);
@@ -69,6 +79,7 @@ export function token(s: Services): RequestHandler {
       case 'refresh_token': {
         const refreshToken = required(body.refresh_token, 'refresh_token');
         noScopes(body.scope);
+        await s.limits.consume('refresh:ip', info.ip ?? 'unknown');
         const session = await s.sessions.rotate(refreshToken, policy, info, client.id);
         return void res.json(await tokenAnswer(s, session, client, { refreshToken: session.refreshToken }));
       }
