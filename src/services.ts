@@ -43,7 +43,10 @@ export async function createServices(config: Config, opts: { clock?: Clock } = {
     const users = new UserStore(db);
     const passwords = await PasswordHasher.create();
     const seeded = config.seedDemo ? await seedDemoUsers(users, passwords, clock) : false;
-    const keys = await KeyRing.open(db, clock);
+    const keys = await KeyRing.open(db, clock, {
+      rotationDelayS: config.keyRotationDelayS,
+      verifyAfterLastSignatureS: config.maxAccessTokenTtlS + config.clockToleranceS,
+    });
     const limits = new RateLimits(config.rateLimits);
     const tokens = new AccessTokens(keys, { issuer: config.publicUrl, clockToleranceS: config.clockToleranceS, clock });
     const sessions = new Sessions(db, new SessionStore(db), tokens, limits, clock, {
