@@ -33,7 +33,7 @@ export const ALLOWED_ORIGIN = 'http://app.example.test';
  * With TEST_DATABASE_URL=postgres://… every test server gets a database of its own on that
  * PostgreSQL server (created here, dropped on close); otherwise an in-memory PGlite.
  */
-async function testDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+export async function testDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   const admin = process.env.TEST_DATABASE_URL;
   if (!admin) return { url: 'memory://', drop: async () => undefined };
   const name = `gatehouse_test_${randomBytes(6).toString('hex')}`;
