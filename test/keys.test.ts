@@ -181,6 +181,26 @@ describe('KeyRing.retire', () => {
   });
 });
 
+describe('KeyRing.purgeRetired', () => {
+  it('deletes a key only a day after it retired, never one that verifies or signs', async () => {
+    const t = await start();
+    const keys = t.gatehouse.services.keys;
+    const [first] = await jwksKids(t);
+    const second = await keys.rotate({ activateInS: 0 });
+    t.clock.advance(1);
+    await keys.retire(first!);
+    const third = await keys.rotate(); // pending: second is now scheduled to retire
+    t.clock.advance(DAY);
+    expect(await keys.purgeRetired()).toBe(0);
+    t.clock.advance(1);
+    expect(await keys.purgeRetired()).toBe(1);
+    expect((await keys.list()).map((k) => [k.kid, k.state])).toEqual([
+      [second.kid, 'verifying-only'],
+      [third.kid, 'signing'],
+    ]);
+  });
+});
+
 describe.skipIf(!process.env.TEST_DATABASE_URL)('several instances on one PostgreSQL database', () => {
   it('an instance shows another instance’s new key in its JWKS at once, signs with it on time, and drops a retired key', async () => {
     const a = await start();

@@ -14,8 +14,8 @@ Example:
   gatehouse keys list`,
   async run(ctx) {
     const keys = await (await ctx.services()).keys.list();
-    const rows = keys.map((k) => [k.kid, k.state, iso(k.activatesAt), iso(k.retireAfter)]);
-    ctx.print(table([['KID', 'STATE', 'ACTIVATES_AT', 'RETIRE_AFTER'], ...rows]), { keys });
+    const rows = keys.map((k) => [k.kid, k.state, iso(k.createdAt), iso(k.activatesAt), iso(k.retireAfter)]);
+    ctx.print(table([['KID', 'STATE', 'CREATED', 'ACTIVATES_AT', 'RETIRE_AFTER'], ...rows]), { keys });
   },
 };
 

@@ -135,13 +135,17 @@ export class KeyRing {
     return ring;
   }
 
-  /** Creates a signing key if none can sign now. */
+  /**
+   * Creates a signing key if none can sign now. It has no predecessor whose tokens or cached
+   * JWKS it must wait for, so it is active "since always" (the epoch): every instance signs
+   * with it at once, also one whose clock runs behind the one that created it.
+   */
   private async ensureActiveKey(): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [KEYGEN_LOCK]);
       const now = this.clock.now();
       if (signerAt((await this.store.list(tx)).map(times), now)) return;
-      await this.store.insert(await newSigningKey(new Date(now), new Date(now)), tx);
+      await this.store.insert(await newSigningKey(new Date(now), new Date(0)), tx);
     });
   }
 
