@@ -1,13 +1,18 @@
 // One process at a time on an embedded database. PGlite is PostgreSQL in single-user mode:
 // two processes opening the same directory both succeed and corrupt it (PGlite 0.5 takes no
 // lock of its own; the postmaster.pid it writes holds a fixed fake pid). So Gatehouse keeps
-// its own lock file in DATA_DIR holding the owner's pid, taken before PGlite opens the
-// directory and removed on close. A file left by a process that is gone (crash, kill -9) is
-// taken over.
+// its own lock file in DATA_DIR naming the owner, taken before PGlite opens the directory
+// and removed on close. A file left by a process that is gone (crash, kill -9) is taken over.
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const LOCK_FILE = 'gatehouse.pid';
+
+/**
+ * This process: its pid and when it started. The start time tells a reused pid apart, as in a
+ * container restarted on the same volume, where every incarnation of the server is pid 1.
+ */
+const SELF = `${process.pid} ${Math.round(performance.timeOrigin)}`;
 
 export class DataDirLockedError extends Error {
   override readonly name = 'DataDirLockedError';
@@ -22,12 +27,17 @@ export class DataDirLockedError extends Error {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether the process a lock file names still runs (this one included). */
+function holderAlive(owner: string): boolean {
+  const [pidText, startedText] = owner.split(' ');
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return startedText === SELF.split(' ')[1];
   try {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, owned by someone else
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, owned by another user
   }
 }
 
@@ -37,11 +47,11 @@ export function lockDataDir(dataDir: string): () => void {
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fd = openSync(file, 'wx', 0o600); // O_CREAT | O_EXCL: exactly one process wins
-      writeSync(fd, `${process.pid}\n`);
+      writeSync(fd, `${SELF}\n`);
       closeSync(fd);
       return () => {
         try {
-          if (Number(readFileSync(file, 'utf8').trim()) === process.pid) unlinkSync(file);
+          if (readFileSync(file, 'utf8').trim() === SELF) unlinkSync(file);
         } catch {
           // already gone
         }
@@ -49,14 +59,14 @@ export function lockDataDir(dataDir: string): () => void {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    let owner = Number.NaN;
+    let owner: string;
     try {
-      owner = Number(readFileSync(file, 'utf8').trim());
+      owner = readFileSync(file, 'utf8').trim();
     } catch {
       continue; // removed meanwhile: try again
     }
     // The same process opening the directory twice would corrupt it just the same.
-    if (Number.isInteger(owner) && owner > 0 && alive(owner)) throw new DataDirLockedError(dataDir, owner);
+    if (holderAlive(owner)) throw new DataDirLockedError(dataDir, Number(owner.split(' ')[0]));
     try {
       unlinkSync(file); // left by a process that is gone
     } catch {

@@ -1,6 +1,8 @@
 // gatehouse users …: what the command line does shows through HTTP on a server started on the
 // same data: a created user logs in, a deactivated one is refused with every token of theirs,
 // a reactivated one logs in again (old tokens stay dead), a deleted one is gone.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dummyjsonLogin, dummyjsonMe } from '../../generated/client/sdk.gen.js';
 import { bearer } from '../helpers/dummyjson.js';
@@ -105,5 +107,21 @@ describe.skipIf(!!process.env.TEST_DATABASE_URL)('the embedded database', () => 
       await t.close();
     }
     expect((await cli(['users', 'list', '--page-size', '1'])).code).toBe(0);
+  }, 120_000);
+
+  it('takes over a lock left by a process that is gone, also when its pid was reused by this one', async () => {
+    const lock = join(db.env.DATA_DIR!, 'gatehouse.pid');
+    await writeFile(lock, '999999999 1700000000000\n'); // no such process
+    expect((await cli(['users', 'list', '--page-size', '1'])).code).toBe(0);
+    // A container restarted on the same volume: the last server was pid 1 too, started earlier.
+    await writeFile(lock, `${process.pid} 1700000000000\n`);
+    const t = await startTestServer(db.env);
+    try {
+      expect((await readFile(lock, 'utf8')).split(' ')[0]).toBe(String(process.pid));
+      expect((await cli(['users', 'list'])).code).toBe(1); // now really held
+    } finally {
+      await t.close();
+    }
+    await expect(readFile(lock, 'utf8')).rejects.toThrow(/ENOENT/); // released on close
   }, 120_000);
 });
