@@ -1,6 +1,7 @@
 // gatehouse sessions … and gatehouse purge: a user's sessions without token material, revoking
 // one or all (refused on the server afterwards), and a purge that deletes what can no longer
 // authenticate anyone while keeping what detects a stolen refresh token.
+import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cocartValidateToken, dummyjsonLogout, dummyjsonMe, dummyjsonRefresh } from '../../generated/client/sdk.gen.js';
 import { cocartLoginAs, UA } from '../helpers/cocart.js';
@@ -51,9 +52,9 @@ describe('gatehouse sessions', () => {
     expect(text.stdout.match(/ live /g)).toHaveLength(3);
     for (const secret of tokens.secrets) expect(listed.stdout + text.stdout).not.toContain(secret);
 
-    // The first DummyJSON session (newest first: the last of the two).
-    const dummySessions = sessions.filter((s) => s.audience === 'gatehouse:dummyjson');
-    const firstSession = dummySessions[dummySessions.length - 1]!;
+    // The first login's session, as its access token names it.
+    const firstSession = sessions.find((s) => s.id === decodeJwt(tokens.first.accessToken).sid)!;
+    expect(firstSession.audience).toBe('gatehouse:dummyjson');
     expect(json(await cli(['sessions', 'revoke', firstSession.id, '--json']))).toEqual({ revoked: [firstSession.id] });
     expect(await cli(['sessions', 'revoke', firstSession.id])).toMatchObject({ code: 1, stderr: `gatehouse: no live session "${firstSession.id}"\n` });
     expect(await cli(['sessions', 'list', 'nobody'])).toMatchObject({ code: 1, stderr: 'gatehouse: no user "nobody"\n' });
