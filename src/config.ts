@@ -1,6 +1,8 @@
 // Configuration comes only from environment variables, parsed and checked once at start.
 // A bad value stops the server with a message naming the variable and what it accepts.
 import { z } from 'zod';
+import { JWKS_MAX_AGE_S, KEY_REFRESH_INTERVAL_S } from './core/keys.js';
+import { MAX_EXPIRES_IN_MINS } from './dialects/dummyjson/policy.js';
 
 export type DatabaseTarget =
   | { kind: 'pglite'; dataDir: string }
@@ -36,6 +38,13 @@ export interface Config {
   refreshTokenTtlS: number;
   sessionMaxAgeS: number;
   clockToleranceS: number;
+  /** Default delay between `gatehouse keys rotate` and the new key's first signature. */
+  keyRotationDelayS: number;
+  /**
+   * The longest access token any dialect can issue: a key that stopped signing must keep
+   * verifying (and stay in the JWKS) this long, plus CLOCK_TOLERANCE_S.
+   */
+  maxAccessTokenTtlS: number;
   cocart: {
     /** CoCart's access token lifetime (the original's default: 10 days). */
     accessTokenTtlS: number;
@@ -99,6 +108,13 @@ const rateLimit = (name: string) =>
 
 /** Never echoed in an error message: it would land in the logs. */
 const SECRET_VARIABLES = new Set(['METRICS_TOKEN', 'DATABASE_URL']);
+// A new key must be in every cached copy of the JWKS before it signs anything: caches keep
+// it up to JWKS_MAX_AGE_S, and other instances on the same database notice a new key within
+// KEY_REFRESH_INTERVAL_S.
+const MIN_KEY_ROTATION_DELAY_S = JWKS_MAX_AGE_S + KEY_REFRESH_INTERVAL_S;
+const KEY_ROTATION_DELAY_MESSAGE =
+  `KEY_ROTATION_DELAY_S must be a whole number of seconds from ${MIN_KEY_ROTATION_DELAY_S} to 2592000: a new key must reach ` +
+  `every cached JWKS (max-age ${JWKS_MAX_AGE_S} s, plus ${KEY_REFRESH_INTERVAL_S} s for other instances to see it) before it signs`;
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -135,6 +151,13 @@ const schema = z.object({
   REFRESH_TOKEN_TTL_S: int('REFRESH_TOKEN_TTL_S', 60, 31_536_000).default(2_592_000),
   SESSION_MAX_AGE_S: int('SESSION_MAX_AGE_S', 60, 31_536_000).default(2_592_000),
   CLOCK_TOLERANCE_S: int('CLOCK_TOLERANCE_S', 0, 300).default(30),
+  KEY_ROTATION_DELAY_S: z
+    .string()
+    .trim()
+    .regex(/^\d+$/, { message: KEY_ROTATION_DELAY_MESSAGE })
+    .transform(Number)
+    .refine((n) => n >= MIN_KEY_ROTATION_DELAY_S && n <= 2_592_000, { message: KEY_ROTATION_DELAY_MESSAGE })
+    .default(600),
   COCART_ACCESS_TOKEN_TTL_S: int('COCART_ACCESS_TOKEN_TTL_S', 60, 31_536_000).default(864_000),
   COCART_BIND_IP: bool('COCART_BIND_IP').default(false),
   MAHO_AUDIENCE: z
@@ -239,6 +262,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     refreshTokenTtlS: e.REFRESH_TOKEN_TTL_S,
     sessionMaxAgeS: e.SESSION_MAX_AGE_S,
     clockToleranceS: e.CLOCK_TOLERANCE_S,
+    keyRotationDelayS: e.KEY_ROTATION_DELAY_S,
+    maxAccessTokenTtlS: Math.max(
+      e.ACCESS_TOKEN_TTL_S,
+      e.COCART_ACCESS_TOKEN_TTL_S,
+      e.MAHO_ACCESS_TOKEN_TTL_S,
+      MAX_EXPIRES_IN_MINS * 60, // DummyJSON: the client chooses, up to this cap
+    ),
     cocart: { accessTokenTtlS: e.COCART_ACCESS_TOKEN_TTL_S, bindIp: e.COCART_BIND_IP },
     maho: { audience: e.MAHO_AUDIENCE, accessTokenTtlS: e.MAHO_ACCESS_TOKEN_TTL_S },
     oauth: { audience: e.OAUTH_AUDIENCE, accessTokenTtlS: e.ACCESS_TOKEN_TTL_S },

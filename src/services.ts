@@ -52,7 +52,10 @@ export async function createServices(config: Config, opts: { clock?: Clock } = {
     const users = new UserStore(db);
     const passwords = await PasswordHasher.create();
     const seeded = config.seedDemo ? await seedDemoUsers(users, passwords, clock) : false;
-    const keys = await KeyRing.open(db, clock);
+    const keys = await KeyRing.open(db, clock, {
+      rotationDelayS: config.keyRotationDelayS,
+      verifyAfterLastSignatureS: config.maxAccessTokenTtlS + config.clockToleranceS,
+    });
     const metrics = new Metrics();
     const events: AuthEvents = metrics;
     // On a PostgreSQL server every instance must count against the same limits; the embedded

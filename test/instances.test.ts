@@ -5,8 +5,8 @@
 // so a cache that could go stale would be holding the old answer.
 //
 // Runs when TEST_DATABASE_URL is set (CI's second pass); the embedded database has one process.
-// Core operations without an HTTP endpoint yet (deactivation; key rotation later) run in a
-// third process's worth of services here, as the admin command line will.
+// Administrative operations (deactivation, key rotation) run in a third process's worth of
+// services here, as the admin command line (`npx gatehouse`) does.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '../generated/client/client/index.js';
 import {
@@ -154,8 +154,31 @@ describe.runIf(Boolean(process.env.TEST_DATABASE_URL))('two instances on one Pos
     expect((await dummyjsonLogin({ client: b.client, body: { username: 'oliviaw', password: 'oliviawpass' } })).response.status).toBe(200);
   });
 
-  // Key rotation on A takes effect on B (issue 6): added with the keys work (src/core/keys.ts,
-  // the admin command line): rotate through `admin`, then check that B signs with the new key
-  // and still accepts tokens of the old one while it is published, and refuses them once retired.
-  it.todo('rotate signing keys on A (or the admin command line) and have B follow at once');
+  it('follow a key rotation and an emergency retirement made elsewhere (the admin command line)', async () => {
+    const jwksOf = async (instance: ServerProcess) =>
+      ((await (await fetch(`${instance.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
+    const until = async (what: () => Promise<boolean>, seconds: number) => {
+      for (const end = Date.now() + seconds * 1000; Date.now() < end; await new Promise((r) => setTimeout(r, 200))) if (await what()) return true;
+      return what();
+    };
+    const old = (await loginAs(a.client, 'emilys')).accessToken;
+    const oldKid = JSON.parse(Buffer.from(old.split('.')[0]!, 'base64url').toString()).kid as string;
+    expect(await me(b.client, old)).toBe(200);
+
+    // Rotated with no delay (the emergency form): B publishes the new key within a second
+    // (its JWKS re-reads the key table when its copy is older than that)...
+    const rotation = await admin.keys.rotate({ activateInS: 0, force: true });
+    expect(await until(async () => (await jwksOf(b)).includes(rotation.kid), 2)).toBe(true);
+    expect(await jwksOf(b)).toContain(oldKid);
+    // ...and both instances go on accepting the old key's tokens while it retires.
+    expect(await me(b.client, old)).toBe(200);
+    expect(await me(a.client, old)).toBe(200);
+    // Whatever key B signs with now, A accepts it.
+    expect(await me(a.client, (await loginAs(b.client, 'michaelw')).accessToken)).toBe(200);
+
+    // A leaked key retired now: its tokens die on every instance within the 10 s re-read.
+    await admin.keys.retire(oldKid);
+    expect(await until(async () => (await me(b.client, old)) === 401 && (await me(a.client, old)) === 401, 12)).toBe(true);
+    expect(await jwksOf(b)).not.toContain(oldKid);
+  }, 60_000);
 });

@@ -2,13 +2,14 @@
 // administrative list/read/delete. Every change to a user drops the cached sessions of that
 // user, so the next request sees it (a deactivated or deleted user is refused at once).
 import type { UserStore } from '../store/users.js';
+import { AdminError, AdminErrorCode } from './admin-errors.js';
 import type { Clock } from './clock.js';
-import { ErrorCode, GatehouseError } from './errors.js';
+import { ErrorCode, GatehouseError, isGatehouseError } from './errors.js';
 import { passwordWeakness } from './password-policy.js';
 import type { PasswordHasher } from './passwords.js';
 import type { RateLimits } from './rate-limits.js';
 import type { ClientInfo, Sessions } from './sessions.js';
-import type { User } from './users.js';
+import { ROLES, type Role, type User } from './users.js';
 
 export class Accounts {
   constructor(
@@ -100,5 +101,54 @@ export class Accounts {
     const deleted = await this.users.delete(id);
     this.sessions.userChanged(id);
     return deleted;
+  }
+
+  /** A user by username, or by id when no username matches (administration). */
+  async find(usernameOrId: string): Promise<User | undefined> {
+    const byName = await this.users.findByUsername(usernameOrId);
+    if (byName || !/^\d{1,9}$/.test(usernameOrId)) return byName;
+    return this.users.findById(Number(usernameOrId));
+  }
+
+  /**
+   * Creates a user of any role (administration: no rate limit). The password policy is the
+   * registration's. Throws WeakPassword, or AdminError for a taken username or email or a bad value.
+   */
+  async create(input: {
+    username: string;
+    email: string;
+    password: string;
+    role?: Role;
+    firstName?: string;
+    lastName?: string;
+  }): Promise<User> {
+    const username = input.username.trim();
+    const email = input.email.trim();
+    if (!/^[^\s@]{1,256}$/.test(username) && username !== email) {
+      throw new AdminError(AdminErrorCode.InvalidInput, 'a username is 1 to 256 characters without spaces or @ (or the email itself)');
+    }
+    if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 320) {
+      throw new AdminError(AdminErrorCode.InvalidInput, `not an email address: ${JSON.stringify(email)}`);
+    }
+    const role = input.role ?? 'user';
+    if (!ROLES.includes(role)) throw new AdminError(AdminErrorCode.InvalidInput, `a role is one of ${ROLES.join(', ')}`);
+    const weakness = passwordWeakness(input.password, [email, username]);
+    if (weakness) throw new GatehouseError(ErrorCode.WeakPassword, weakness);
+    try {
+      return await this.users.register(
+        {
+          username,
+          email,
+          passwordHash: await this.passwords.hash(input.password),
+          firstName: input.firstName,
+          lastName: input.lastName,
+          role,
+        },
+        new Date(this.clock.now()),
+      );
+    } catch (err) {
+      if (!isGatehouseError(err, ErrorCode.EmailTaken)) throw err;
+      throw new AdminError(AdminErrorCode.Conflict, 'a user with this username or email already exists');
+    }
   }
 }

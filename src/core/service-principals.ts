@@ -3,6 +3,7 @@
 // SHA-256 and compared in constant time; an unknown name costs the same comparison, so the
 // answer does not reveal which names exist.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { AdminError, AdminErrorCode } from './admin-errors.js';
 import type { Clock } from './clock.js';
 import { ErrorCode, GatehouseError } from './errors.js';
 import { isPermission } from './permissions.js';
@@ -33,12 +34,14 @@ export interface ServicePrincipal {
 
 export interface ServicePrincipalStore {
   update(id: number, changes: { active?: boolean; permissions?: string[] }, at: Date): Promise<boolean>;
-  findById(id: number): Promise<ServicePrincipal | undefined>;
   findByName(kind: ServiceKind, name: string): Promise<(ServicePrincipal & { secretHash: string }) | undefined>;
   insert(
     p: { kind: ServiceKind; name: string; secretHash: string; permissions: string[]; grantTypes: OAuthGrantType[] },
     at: Date,
   ): Promise<ServicePrincipal>;
+  list(kind: ServiceKind): Promise<ServicePrincipal[]>;
+  findById(id: number): Promise<ServicePrincipal | undefined>;
+  delete(id: number): Promise<boolean>;
 }
 
 /** A client_id: recognisable prefix and 128 random bits. */
@@ -75,7 +78,7 @@ export class ServicePrincipals {
   /** Replaces a principal's permissions; they apply from the next request on. */
   async setPermissions(id: number, permissions: string[]): Promise<boolean> {
     const bad = permissions.filter((p) => !isPermission(p));
-    if (bad.length > 0) throw new Error(`not a permission: ${bad.join(', ')}`);
+    if (bad.length > 0) throw new AdminError(AdminErrorCode.InvalidInput, `not a permission: ${bad.join(', ')}`);
     const done = await this.store.update(id, { permissions: [...new Set(permissions)] }, new Date(this.clock.now()));
     this.sessions.serviceChanged(id);
     return done;
@@ -112,26 +115,58 @@ export class ServicePrincipals {
     return principal;
   }
 
-  get(id: number): Promise<ServicePrincipal | undefined> {
-    return this.store.findById(id);
-  }
-
-  /** Creates a principal; the secret is returned here once and never stored in the clear. */
+  /**
+   * Creates a principal; the secret is returned here once and never stored in the clear.
+   * Throws AdminError for a bad name or permission, or a name already taken.
+   */
   async create(
     kind: ServiceKind,
     opts: { name?: string; secret?: string; permissions: string[]; grantTypes?: OAuthGrantType[] },
   ): Promise<{ principal: ServicePrincipal; secret: string }> {
     const bad = opts.permissions.filter((p) => !isPermission(p));
-    if (bad.length > 0) throw new Error(`not a permission: ${bad.join(', ')} (use <resource>/<read|create|write|delete|all> or all)`);
+    if (bad.length > 0) {
+      throw new AdminError(AdminErrorCode.InvalidInput, `not a permission: ${bad.join(', ')} (use <resource>/<read|create|write|delete|all> or all)`);
+    }
     const name = opts.name ?? (kind === 'api_client' ? newClientId() : undefined);
-    if (!name) throw new Error('an API user needs a username');
+    if (!name || !/^[\x21-\x7e]{1,128}$/.test(name)) {
+      throw new AdminError(AdminErrorCode.InvalidInput, `${kind === 'api_user' ? 'an API user username' : 'a client_id'} is 1 to 128 visible ASCII characters`);
+    }
     const grantTypes = kind === 'api_client' ? [...new Set(opts.grantTypes ?? ['client_credentials' as const])] : [];
-    if (kind === 'api_user' && opts.grantTypes?.length) throw new Error('only an API client can use OAuth grants');
+    if (kind === 'api_user' && opts.grantTypes?.length) throw new AdminError(AdminErrorCode.InvalidInput, 'only an API client can use OAuth grants');
     const secret = opts.secret ?? newServiceSecret();
     const principal = await this.store.insert(
       { kind, name, secretHash: sha256Hex(secret), permissions: [...new Set(opts.permissions)], grantTypes },
       new Date(this.clock.now()),
     );
     return { principal, secret };
+  }
+
+  // --- administration ---
+
+  list(kind: ServiceKind): Promise<ServicePrincipal[]> {
+    return this.store.list(kind);
+  }
+
+  get(id: number): Promise<ServicePrincipal | undefined> {
+    return this.store.findById(id);
+  }
+
+  /** A principal of `kind` by name (client_id or username), or by id when no name matches. */
+  async find(kind: ServiceKind, nameOrId: string): Promise<ServicePrincipal | undefined> {
+    const byName = nameOrId.includes('\0') ? undefined : await this.store.findByName(kind, nameOrId);
+    if (byName) {
+      const { secretHash: _secret, ...principal } = byName;
+      return principal;
+    }
+    if (!/^\d{1,9}$/.test(nameOrId)) return undefined;
+    const byId = await this.store.findById(Number(nameOrId));
+    return byId?.kind === kind ? byId : undefined;
+  }
+
+  /** Deletes a principal; its sessions go with it (ON DELETE CASCADE), so its tokens die at once. */
+  async delete(id: number): Promise<boolean> {
+    const deleted = await this.store.delete(id);
+    this.sessions.serviceChanged(id);
+    return deleted;
   }
 }

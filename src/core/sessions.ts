@@ -8,7 +8,7 @@
 // transaction that locks the session row, so concurrent refreshes on any number of
 // instances are serialised and at most one of them can find a token unrotated.
 import type { Database } from '../store/database.js';
-import type { LockedRefreshToken, Principal, SessionAuthState, SessionStore, StoredRefreshToken } from '../store/sessions.js';
+import type { LockedRefreshToken, Principal, PurgeCounts, SessionAuthState, SessionStore, SessionSummary, StoredRefreshToken } from '../store/sessions.js';
 import type { AccessTokenClaims, AccessTokens } from './access-tokens.js';
 import type { Clock } from './clock.js';
 import { ErrorCode, GatehouseError, RefreshTokenReplayedError } from './errors.js';
@@ -381,5 +381,29 @@ export class Sessions {
   private counted(reason: RevokeReason, sessions: number): number {
     if (sessions > 0) this.events.revoked(reason, sessions);
     return sessions;
+  }
+
+  // --- administration ---
+
+  /** A user's sessions, newest first, revoked and expired ones included; no token material. */
+  listForUser(userId: number): Promise<SessionSummary[]> {
+    return this.store.listForUser(userId);
+  }
+
+  /**
+   * Deletes what can no longer authenticate anyone, and nothing that still guards something:
+   * - Expired and revoked sessions, with every refresh token row of theirs. A token naming a
+   *   session that no longer exists is refused like a revoked one (authenticate() finds no
+   *   session; a refresh token finds no row), so deleting changes no answer but "expired"
+   *   into "invalid". A replayed refresh token of a revoked session has nothing left to revoke.
+   * - Expired refresh tokens of live sessions, rotated or not: an expired token is refused as
+   *   expired before any replay check (see refusal()), so its row no longer detects a replay.
+   * Kept: every unexpired refresh token row of a live session, including rotated ones, since a
+   * rotated token presented again is how a stolen token is detected (the session is revoked).
+   * Clocks of several instances may differ by a few seconds; at worst an instance running
+   * behind refuses a just-expired session as unknown instead of as expired.
+   */
+  purge(): Promise<PurgeCounts> {
+    return this.store.purge(new Date(this.clock.now()));
   }
 }

@@ -46,4 +46,14 @@ export class KeyStore {
       [k.kid, k.alg, JSON.stringify(k.publicJwk), JSON.stringify(k.privateJwk), k.createdAt, k.activatesAt, k.retireAfter],
     );
   }
+
+  async setRetireAfter(kid: string, at: Date | null, db: Queryable = this.db): Promise<void> {
+    await db.query('UPDATE signing_keys SET retire_after = $2 WHERE kid = $1', [kid, at]);
+  }
+
+  /** Deletes keys whose retire_after is before `before`; returns how many. */
+  async deleteRetiredBefore(before: Date): Promise<number> {
+    const rows = await this.db.query('DELETE FROM signing_keys WHERE retire_after < $1 RETURNING kid', [before]);
+    return rows.length;
+  }
 }

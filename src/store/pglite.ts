@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { lockDataDir } from './data-dir-lock.js';
 import type { Database, Queryable } from './database.js';
 
 function wrap(q: PGlite | Transaction): Queryable {
@@ -26,8 +27,18 @@ function wrap(q: PGlite | Transaction): Queryable {
  * kernel crash can lose recent commits: use a PostgreSQL server where that matters.
  */
 export async function openPglite(dataDir: string | undefined): Promise<Database> {
-  if (dataDir !== undefined) await mkdir(dataDir, { recursive: true });
-  const db = await PGlite.create(dataDir);
+  let unlock = () => {};
+  if (dataDir !== undefined) {
+    await mkdir(dataDir, { recursive: true });
+    unlock = lockDataDir(dataDir);
+  }
+  let db: PGlite;
+  try {
+    db = await PGlite.create(dataDir);
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   const base = wrap(db);
   return {
     engine: 'pglite',
@@ -37,6 +48,9 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
     // PGlite runs one statement at a time; its transaction() holds that lock throughout,
     // so transactions here are fully serialised.
     transaction: (fn) => db.transaction((tx) => fn(wrap(tx))),
-    close: () => (db.closed ? Promise.resolve() : db.close()),
+    close: async () => {
+      if (!db.closed) await db.close();
+      unlock();
+    },
   };
 }

@@ -6,8 +6,9 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
 export async function openPostgres(url: string): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: 10, idleTimeoutMillis: 30_000 });
-  // An idle connection dropped by the server (restart, failover) is replaced on next use; the
-  // pool reports it as an event, which would end the process if nobody listened.
+  // An idle connection the server ends (a restart, pg_terminate_backend, DROP DATABASE … FORCE)
+  // makes the pool emit 'error'; unheard, that kills the process. The pool drops the broken
+  // connection by itself, and the next query that cannot connect fails (healthz answers 503).
   pool.on('error', () => undefined);
   // Fail at start, with the driver's reason, when the server cannot be reached.
   const probe = await pool.connect();

@@ -1,5 +1,7 @@
 import type { OAuthGrantType, ServiceKind, ServicePrincipal, ServicePrincipalStore } from '../core/service-principals.js';
+import { AdminError, AdminErrorCode } from '../core/admin-errors.js';
 import type { Queryable } from './database.js';
+import { uniqueViolation } from './users.js';
 
 interface Row {
   id: number;
@@ -23,14 +25,6 @@ const toPrincipal = (r: Row): ServicePrincipal => ({
 export class ServicePrincipalRows implements ServicePrincipalStore {
   constructor(private readonly db: Queryable) {}
 
-  async findById(id: number) {
-    const rows = await this.db.query<Row>(
-      'SELECT id, kind, name, secret_hash, permissions, grant_types, active FROM api_users WHERE id = $1',
-      [id],
-    );
-    return rows[0] && toPrincipal(rows[0]);
-  }
-
   async findByName(kind: ServiceKind, name: string) {
     const rows = await this.db.query<Row>(
       'SELECT id, kind, name, secret_hash, permissions, grant_types, active FROM api_users WHERE kind = $1 AND lower(name) = lower($2)',
@@ -44,12 +38,17 @@ export class ServicePrincipalRows implements ServicePrincipalStore {
     p: { kind: ServiceKind; name: string; secretHash: string; permissions: string[]; grantTypes: OAuthGrantType[] },
     at: Date,
   ) {
-    const rows = await this.db.query<Row>(
-      `INSERT INTO api_users (kind, name, secret_hash, permissions, grant_types, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id, kind, name, secret_hash, permissions, grant_types, active`,
-      [p.kind, p.name, p.secretHash, p.permissions, p.grantTypes, at],
-    );
-    return toPrincipal(rows[0]!);
+    try {
+      const rows = await this.db.query<Row>(
+        `INSERT INTO api_users (kind, name, secret_hash, permissions, grant_types, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id, kind, name, secret_hash, permissions, grant_types, active`,
+        [p.kind, p.name, p.secretHash, p.permissions, p.grantTypes, at],
+      );
+      return toPrincipal(rows[0]!);
+    } catch (err) {
+      if (!uniqueViolation(err)) throw err;
+      throw new AdminError(AdminErrorCode.Conflict, `${p.kind === 'api_client' ? 'an API client' : 'an API user'} named ${p.name} already exists`);
+    }
   }
 
   async update(id: number, changes: { active?: boolean; permissions?: string[] }, at: Date): Promise<boolean> {
@@ -64,5 +63,23 @@ export class ServicePrincipalRows implements ServicePrincipalStore {
   async count(): Promise<number> {
     const rows = await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM api_users');
     return rows[0]!.n;
+  }
+
+  async list(kind: ServiceKind): Promise<ServicePrincipal[]> {
+    const rows = await this.db.query<Row>(
+      'SELECT id, kind, name, secret_hash, permissions, grant_types, active FROM api_users WHERE kind = $1 ORDER BY id',
+      [kind],
+    );
+    return rows.map(toPrincipal);
+  }
+
+  async findById(id: number): Promise<ServicePrincipal | undefined> {
+    const rows = await this.db.query<Row>('SELECT id, kind, name, secret_hash, permissions, grant_types, active FROM api_users WHERE id = $1', [id]);
+    return rows[0] && toPrincipal(rows[0]);
+  }
+
+  async delete(id: number): Promise<boolean> {
+    const rows = await this.db.query('DELETE FROM api_users WHERE id = $1 RETURNING id', [id]);
+    return rows.length > 0;
   }
 }

@@ -41,6 +41,24 @@ export interface StoredRefreshToken {
   rotatedAt: number | null;
 }
 
+/** What an administrator sees of a session: never token material. */
+export interface SessionSummary {
+  id: string;
+  audience: string;
+  createdAt: Date;
+  expiresAt: Date;
+  revokedAt: Date | null;
+  revokedReason: string | null;
+  userAgent: string | null;
+  ip: string | null;
+}
+
+export interface PurgeCounts {
+  expiredSessions: number;
+  revokedSessions: number;
+  expiredRefreshTokens: number;
+}
+
 /** A refresh token row joined with its session and user, locked for rotation. */
 export interface LockedRefreshToken {
   tokenHash: string;
@@ -283,5 +301,50 @@ export class SessionStore {
       [sessionId],
     );
     return rows[0]!.access_generation;
+  }
+
+  // --- administration ---
+
+  async listForUser(userId: number): Promise<SessionSummary[]> {
+    const rows = await this.db.query<{
+      id: string;
+      audience: string;
+      created_at: Date;
+      expires_at: Date;
+      revoked_at: Date | null;
+      revoked_reason: string | null;
+      user_agent: string | null;
+      ip: string | null;
+    }>(
+      `SELECT id, audience, created_at, expires_at, revoked_at, revoked_reason, user_agent, ip
+         FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, id`,
+      [userId],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      audience: r.audience,
+      createdAt: r.created_at,
+      expiresAt: r.expires_at,
+      revokedAt: r.revoked_at,
+      revokedReason: r.revoked_reason,
+      userAgent: r.user_agent,
+      ip: r.ip,
+    }));
+  }
+
+  /** Deletes ended sessions (with their refresh tokens) and expired refresh tokens; see Sessions.purge. */
+  async purge(now: Date): Promise<PurgeCounts> {
+    const [sessions] = await this.db.query<{ expired: number; revoked: number }>(
+      `WITH gone AS (DELETE FROM sessions WHERE revoked_at IS NOT NULL OR expires_at <= $1 RETURNING revoked_at)
+       SELECT count(*) FILTER (WHERE revoked_at IS NULL)::int AS expired,
+              count(*) FILTER (WHERE revoked_at IS NOT NULL)::int AS revoked FROM gone`,
+      [now],
+    );
+    const [tokens] = await this.db.query<{ n: number }>(
+      'WITH gone AS (DELETE FROM refresh_tokens WHERE expires_at <= $1 RETURNING 1) SELECT count(*)::int AS n FROM gone',
+      [now],
+    );
+    this.#cache?.deleteWhere((s) => s.revokedAt !== null || s.expiresAt <= now.getTime());
+    return { expiredSessions: sessions!.expired, revokedSessions: sessions!.revoked, expiredRefreshTokens: tokens!.n };
   }
 }

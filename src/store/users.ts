@@ -158,9 +158,15 @@ export class UserStore {
     const rows = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM users');
     return rows[0]!.n;
   }
+
+  /** By login name, case-insensitively (no password hash: administration only). */
+  async findByUsername(username: string): Promise<User | undefined> {
+    const rows = await this.db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users u WHERE lower(u.username) = lower($1)`, [username]);
+    return rows[0] && toUser(rows[0]);
+  }
 }
 
 /** PostgreSQL's unique_violation, from either driver. */
-function uniqueViolation(err: unknown): boolean {
+export function uniqueViolation(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: string }).code === '23505';
 }

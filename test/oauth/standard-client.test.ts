@@ -2,7 +2,7 @@
 // checks every response against the RFCs) discovers the server, gets tokens by
 // client_credentials and password, refreshes, introspects and revokes; jose's
 // createRemoteJWKSet verifies access tokens against the served JWKS, as any resource server would.
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/gatehouse.js';
@@ -85,5 +85,40 @@ describe('an independent OAuth 2 client (oauth4webapi)', () => {
     expect(failure).toBeInstanceOf(oauth.WWWAuthenticateChallengeError);
     expect(failure).toMatchObject({ status: 401, cause: [{ scheme: 'basic', parameters: { realm: 'gatehouse' } }] });
     expect(await response.json()).toEqual({ error: 'invalid_client', error_description: 'Client authentication failed' });
+  });
+
+  it('verifies access tokens with the served JWKS before, during and after a key rotation', async () => {
+    const token = async () =>
+      (await oauth.processClientCredentialsResponse(as, client, await oauth.clientCredentialsGrantRequest(as, client, basicAuth, {}, insecure))).access_token;
+    const keysServed = async () => ((await (await fetch(as.jwks_uri!)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid).sort();
+    const before = await token();
+    const oldKid = decodeProtectedHeader(before).kid!;
+    await verifyAtResourceServer(before);
+
+    // The rotation publishes the new key at once and signs with it only after the delay,
+    // so a resource server's cached JWKS (max-age 300 s) already holds it by then.
+    const rotation = await t.gatehouse.services.keys.rotate();
+    expect(rotation.activatesAt.getTime() - t.clock.now()).toBe(t.config.keyRotationDelayS * 1000);
+    expect(await keysServed()).toEqual([oldKid, rotation.kid].sort());
+    const cachedByResourceServer = createRemoteJWKSet(new URL(as.jwks_uri!));
+    const during = await token();
+    expect(decodeProtectedHeader(during).kid).toBe(oldKid);
+    await verifyAtResourceServer(during, cachedByResourceServer);
+
+    t.clock.advance(t.config.keyRotationDelayS + 1);
+    const after = await token();
+    expect(decodeProtectedHeader(after).kid).toBe(rotation.kid);
+    // Same JWKS copy, no refetch: the new key was in it before it signed anything.
+    await verifyAtResourceServer(after, cachedByResourceServer);
+    await verifyAtResourceServer(during, cachedByResourceServer);
+    expect(await keysServed()).toEqual([oldKid, rotation.kid].sort());
+
+    // Once every token the old key signed has expired, it leaves the JWKS and verifies nothing.
+    const retireAfter = rotation.retiring.find((k) => k.kid === oldKid)!.retireAfter!.getTime();
+    t.clock.advance((retireAfter - t.clock.now()) / 1000 + 1);
+    expect(await keysServed()).toEqual([rotation.kid]);
+    const fresh = await token();
+    await verifyAtResourceServer(fresh, createRemoteJWKSet(new URL(as.jwks_uri!)));
+    await expect(verifyAtResourceServer(during, createRemoteJWKSet(new URL(as.jwks_uri!)))).rejects.toMatchObject({ code: 'ERR_JWKS_NO_MATCHING_KEY' });
   });
 });

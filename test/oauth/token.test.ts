@@ -81,11 +81,11 @@ describe('client_credentials', () => {
 
   it('a secret with reserved characters, form-encoded inside Basic as RFC 6749 2.3.1 says', async () => {
     const odd = await t.gatehouse.services.servicePrincipals.create('api_client', {
-      name: 'odd client:1',
+      name: 'odd-client:1',
       secret: 'p@ss w:rd+%',
       permissions: ['customers/read'],
     });
-    const { data, response } = await token({ grant_type: 'client_credentials' }, { headers: basic('odd client:1', odd.secret) });
+    const { data, response } = await token({ grant_type: 'client_credentials' }, { headers: basic('odd-client:1', odd.secret) });
     expect(response.status).toBe(200);
     expect(data).toMatchObject({ scope: 'customers/read' });
   });

@@ -3,6 +3,9 @@ import type { SessionPolicy } from '../../core/sessions.js';
 /** Tokens of this dialect carry this audience and are refused everywhere else. */
 export const DUMMYJSON_AUDIENCE = 'gatehouse:dummyjson';
 
+/** The longest access token a client may ask for with `expiresInMins` (30 days, as the original). */
+export const MAX_EXPIRES_IN_MINS = 43_200;
+
 export const dummyjsonPolicy: SessionPolicy = {
   audience: DUMMYJSON_AUDIENCE,
   refreshTokenFormat: 'base64url-256',

@@ -4,7 +4,7 @@ import type { IssuedRefresh } from '../../core/sessions.js';
 import type { Services } from '../../services.js';
 import { DialectError } from '../../http/http-errors.js';
 import { MESSAGES } from './errors.js';
-import { dummyjsonPolicy } from './policy.js';
+import { dummyjsonPolicy, MAX_EXPIRES_IN_MINS } from './policy.js';
 import { publicFields } from './profile.js';
 
 export const DEFAULT_EXPIRES_IN_MINS = 60;
@@ -16,7 +16,7 @@ export const DEFAULT_EXPIRES_IN_MINS = 60;
 export function parseExpiresInMins(raw: unknown): number {
   if (raw === undefined) return DEFAULT_EXPIRES_IN_MINS;
   const mins = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw) : Number.NaN;
-  if (!Number.isFinite(mins) || mins < 1 || mins > 43_200) throw new DialectError(400, MESSAGES.invalidExpiresInMins);
+  if (!Number.isFinite(mins) || mins < 1 || mins > MAX_EXPIRES_IN_MINS) throw new DialectError(400, MESSAGES.invalidExpiresInMins);
   return mins;
 }
 

@@ -1,0 +1,124 @@
+// The admin command line's plumbing: command definitions, argument parsing (node:util
+// parseArgs), help text, output (text or --json), and the two kinds of failure with their
+// exit codes. Commands only call core; nothing here knows SQL or business rules.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
+import type { Services } from '../services.js';
+
+export const EXIT_OK = 0;
+/** The operation failed: not found, conflict, weak password, database in use... */
+export const EXIT_FAILED = 1;
+/** Bad arguments: unknown command or option, missing or malformed value. */
+export const EXIT_USAGE = 2;
+
+/** Bad arguments; exit 2 with a hint to --help. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  constructor(
+    message: string,
+    /** The command whose help the hint points to, e.g. "users create". */
+    readonly command = '',
+  ) {
+    super(message);
+  }
+}
+
+/** An operation that could not be done (nothing to act on, mistyped confirmation...); exit 1. */
+export class OperationFailed extends Error {
+  override readonly name = 'OperationFailed';
+}
+
+export interface Context {
+  /** The server's services on the configured database, opened on first use. */
+  services(): Promise<Services>;
+  json: boolean;
+  /** Writes one result: `text` for people, `data` as JSON with --json. */
+  print(text: string, data: unknown): void;
+  /** A notice for people on stderr (never with secrets). */
+  warn(message: string): void;
+  /** Standard input, for --password-stdin. */
+  stdin: NodeJS.ReadStream;
+}
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+export interface Command {
+  name: string;
+  summary: string;
+  /** After "gatehouse <group> <name> ", e.g. "<user> [--json]". */
+  usage: string;
+  /** More lines of help: what it does, options, an example. */
+  details: string;
+  options?: ParseArgsOptionsConfig;
+  /** Names of the positional arguments, all required. */
+  positionals?: string[];
+  run(ctx: Context, values: Values, positionals: string[]): Promise<void>;
+}
+
+export interface Group {
+  name: string;
+  summary: string;
+  commands: Command[];
+}
+
+const COMMON: ParseArgsOptionsConfig = {
+  help: { type: 'boolean', short: 'h' },
+  json: { type: 'boolean' },
+};
+
+export function commandHelp(path: string, c: Command): string {
+  return `Usage: gatehouse ${path} ${c.usage}\n\n${c.summary}\n\n${c.details.trim()}\n\n  --json      print the result as JSON (for scripts)\n  -h, --help  this help\n`;
+}
+
+export function groupHelp(g: Group): string {
+  const width = Math.max(...g.commands.map((c) => c.name.length));
+  const lines = g.commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  return `Usage: gatehouse ${g.name} <command> [options]\n\n${g.summary}\n\nCommands:\n${lines.join('\n')}\n\nRun 'gatehouse ${g.name} <command> --help' for a command's options.\n`;
+}
+
+/** Parses a command's arguments; throws UsageError. Returns undefined when --help was asked. */
+export function parse(path: string, c: Command, args: string[]): { values: Values; positionals: string[] } | undefined {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { ...COMMON, ...c.options }, allowPositionals: true, strict: true });
+  } catch (err) {
+    // Node's messages name the option; drop its advice about "--" which does not apply here.
+    const message = err instanceof Error ? err.message.split('. To specify')[0]!.replace(/\.$/, '') : String(err);
+    throw new UsageError(message, path);
+  }
+  if ((parsed.values as Values).help) return undefined;
+  const expected = c.positionals ?? [];
+  if (parsed.positionals.length < expected.length) {
+    throw new UsageError(`missing ${expected.slice(parsed.positionals.length).map((p) => `<${p}>`).join(' ')}`, path);
+  }
+  if (parsed.positionals.length > expected.length) {
+    throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[expected.length])}`, path);
+  }
+  return { values: parsed.values as Values, positionals: parsed.positionals };
+}
+
+/** A whole number option within [min, max]; undefined when absent. */
+export function intOption(values: Values, name: string, min: number, max: number, path: string): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}`, path);
+  }
+  return Number(raw);
+}
+
+/** A string option that must be present. */
+export function requiredOption(values: Values, name: string, path: string): string {
+  const v = values[name];
+  if (typeof v !== 'string' || v === '') throw new UsageError(`--${name} is required`, path);
+  return v;
+}
+
+/** Rows as aligned columns, the first row being the header. */
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
+}
+
+export const iso = (d: Date | null | undefined): string => (d ? d.toISOString() : '-');

@@ -1,0 +1,118 @@
+// gatehouse sessions … and gatehouse purge: a user's sessions without token material, revoking
+// one or all (refused on the server afterwards), and a purge that deletes what can no longer
+// authenticate anyone while keeping what detects a stolen refresh token.
+import { decodeJwt } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cocartValidateToken, dummyjsonLogout, dummyjsonMe, dummyjsonRefresh } from '../../generated/client/sdk.gen.js';
+import { cocartLoginAs, UA } from '../helpers/cocart.js';
+import { bearer, loginAs } from '../helpers/dummyjson.js';
+import { cliDatabase, gatehouse, json, withServer } from './cli.js';
+
+let db: Awaited<ReturnType<typeof cliDatabase>>;
+beforeAll(async () => {
+  db = await cliDatabase();
+});
+afterAll(() => db.drop());
+
+const cli = (args: string[]) => gatehouse(args, db.env);
+
+interface SessionJson {
+  id: string;
+  audience: string;
+  createdAt: string;
+  expiresAt: string;
+  revokedAt: string | null;
+  revokedReason: string | null;
+  userAgent: string | null;
+  ip: string | null;
+}
+
+describe('gatehouse sessions', () => {
+  it("lists a user's sessions without token material, and revokes one or all of them", async () => {
+    const tokens = await withServer(db.env, async (t) => {
+      const first = await loginAs(t.client, 'emilys');
+      const second = await loginAs(t.client, 'emilys');
+      const cocart = await cocartLoginAs(t.client, 'emilys');
+      return { first, second, cocart: cocart.extras.jwt_token, secrets: [first.accessToken, first.refreshToken, second.refreshToken, cocart.extras.jwt_refresh] };
+    });
+
+    const listed = await cli(['sessions', 'list', 'emilys', '--json']);
+    expect(listed).toMatchObject({ code: 0, stderr: '' });
+    const { user, sessions } = json<{ user: unknown; sessions: SessionJson[] }>(listed);
+    expect(user).toEqual({ id: 1, username: 'emilys' });
+    expect(sessions).toHaveLength(3);
+    for (const s of sessions) {
+      expect(Object.keys(s).sort()).toEqual(['audience', 'createdAt', 'expiresAt', 'id', 'ip', 'revokedAt', 'revokedReason', 'userAgent']);
+      expect(s).toMatchObject({ revokedAt: null, ip: '127.0.0.1' });
+    }
+    expect(sessions.map((s) => s.audience).sort()).toEqual(['gatehouse:cocart', 'gatehouse:dummyjson', 'gatehouse:dummyjson']);
+    expect(sessions.find((s) => s.audience === 'gatehouse:cocart')!.userAgent).toBe(UA);
+    const text = await cli(['sessions', 'list', '1']);
+    expect(text.stdout).toMatch(/^ID +AUDIENCE +STATE +CREATED +EXPIRES +IP +USER-AGENT\n/);
+    expect(text.stdout.match(/ live /g)).toHaveLength(3);
+    for (const secret of tokens.secrets) expect(listed.stdout + text.stdout).not.toContain(secret);
+
+    // The first login's session, as its access token names it.
+    const firstSession = sessions.find((s) => s.id === decodeJwt(tokens.first.accessToken).sid)!;
+    expect(firstSession.audience).toBe('gatehouse:dummyjson');
+    expect(json(await cli(['sessions', 'revoke', firstSession.id, '--json']))).toEqual({ revoked: [firstSession.id] });
+    expect(await cli(['sessions', 'revoke', firstSession.id])).toMatchObject({ code: 1, stderr: `gatehouse: no live session "${firstSession.id}"\n` });
+    expect(await cli(['sessions', 'list', 'nobody'])).toMatchObject({ code: 1, stderr: 'gatehouse: no user "nobody"\n' });
+
+    await withServer(db.env, async (t) => {
+      expect((await dummyjsonMe({ client: t.client, headers: bearer(tokens.first.accessToken) })).response.status).toBe(401);
+      expect((await dummyjsonRefresh({ client: t.client, body: { refreshToken: tokens.first.refreshToken } })).response.status).toBe(403);
+      expect((await dummyjsonMe({ client: t.client, headers: bearer(tokens.second.accessToken) })).response.status).toBe(200);
+    });
+
+    expect(json(await cli(['sessions', 'revoke-all', 'emilys', '--json']))).toEqual({ user: { id: 1, username: 'emilys' }, revoked: 2 });
+    const after = json<{ sessions: SessionJson[] }>(await cli(['sessions', 'list', 'emilys', '--json'])).sessions;
+    expect(after.map((s) => s.revokedReason)).toEqual(['admin', 'admin', 'admin']);
+
+    await withServer(db.env, async (t) => {
+      expect((await dummyjsonMe({ client: t.client, headers: bearer(tokens.second.accessToken) })).response.status).toBe(401);
+      const cocart = await cocartValidateToken({ client: t.client, headers: { ...bearer(tokens.cocart), 'User-Agent': UA } });
+      expect(cocart.response.status).toBe(401);
+      expect((await loginAs(t.client, 'emilys')).response.status).toBe(200); // revoking is not deactivating
+    });
+  }, 240_000);
+});
+
+describe('gatehouse purge', () => {
+  it('deletes ended sessions and expired refresh tokens, keeps rotated ones that detect a replay', async () => {
+    const env = { ...db.env, SESSION_MAX_AGE_S: '3600', REFRESH_TOKEN_TTL_S: '600', REFRESH_REUSE_GRACE_S: '0' };
+    const kept = await withServer(env, async (t) => {
+      // The server's clock is moved back, so that these are over by the time purge runs.
+      t.clock.advance(-7200);
+      await loginAs(t.client, 'emmaj'); // a session that expired an hour ago
+      t.clock.advance(6000);
+      const live = await loginAs(t.client, 'jamesd'); // live session, refresh token expired 10 minutes ago
+      t.clock.advance(1200);
+      const rotated = await loginAs(t.client, 'sophiab');
+      const next = (await dummyjsonRefresh({ client: t.client, body: { refreshToken: rotated.refreshToken } })).data!;
+      const revoked = await loginAs(t.client, 'michaelw');
+      expect((await dummyjsonLogout({ client: t.client, headers: bearer(revoked.accessToken) })).response.status).toBe(200);
+      return { live: live.accessToken, used: rotated.refreshToken, current: next.refreshToken };
+    });
+
+    const purged = await cli(['purge', '--json']);
+    expect(purged).toMatchObject({ code: 0, stderr: '' });
+    // emilys's three sessions from the test above were revoked too, if it ran first.
+    const counts = json<Record<string, number>>(purged);
+    expect(Object.keys(counts).sort()).toEqual(['expiredRefreshTokens', 'expiredSessions', 'retiredKeys', 'revokedSessions']);
+    expect(counts).toMatchObject({ expiredSessions: 1, expiredRefreshTokens: 1, retiredKeys: 0 });
+    expect(counts.revokedSessions).toBeGreaterThanOrEqual(1);
+    const again = await cli(['purge']);
+    expect(again.stdout).toBe(
+      'expired sessions deleted:       0\nrevoked sessions deleted:       0\nexpired refresh tokens deleted: 0\nretired keys deleted:           0\n',
+    );
+
+    await withServer(env, async (t) => {
+      // A live session whose refresh token row was purged still authenticates.
+      expect((await dummyjsonMe({ client: t.client, headers: bearer(kept.live) })).response.status).toBe(200);
+      // The rotated token was kept: presenting it again is still a replay that revokes the session.
+      expect((await dummyjsonRefresh({ client: t.client, body: { refreshToken: kept.used } })).response.status).toBe(403);
+      expect((await dummyjsonRefresh({ client: t.client, body: { refreshToken: kept.current } })).response.status).toBe(403);
+    });
+  }, 240_000);
+});
