@@ -46,7 +46,11 @@ describe('the packed gatehouse/client entry', () => {
     expect(files).toContain('dist/src/client/index.d.ts');
     expect(files).toContain('generated/openapi.json');
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]); // no TypeScript sources
-    expect(files.some((f) => f.startsWith('src/') || f.startsWith('test/'))).toBe(false);
+    // No sources but the admin command's shim, which npm always packs with a package's bin
+    // (it explains itself and exits 2 without the sources; tested below).
+    expect(files.filter((f) => /^(src|test)\//.test(f) && !['src/cli', 'src/cli/bin.js'].includes(f))).toEqual([]);
+    const admin = await run('node', ['node_modules/.bin/gatehouse', 'users', 'list'], { cwd: consumer }).catch((e: { code: number; stderr: string }) => e);
+    expect(admin).toMatchObject({ code: 2, stderr: expect.stringContaining('runs from a Gatehouse checkout or deployment') });
   });
 
   it('calls a running Gatehouse from plain JavaScript', async () => {
