@@ -206,8 +206,20 @@ export class SessionStore {
    * under READ COMMITTED, PostgreSQL re-reads a row locked FOR UPDATE after the other
    * transaction commits, so the second rotation sees `rotated_at` already set.
    */
-  async lockRefreshToken(tx: Queryable, tokenHash: string): Promise<LockedRefreshToken | undefined> {
-    const rows = await tx.query<
+  lockRefreshToken(tx: Queryable, tokenHash: string): Promise<LockedRefreshToken | undefined> {
+    return this.#refreshTokenWithSession(tx, tokenHash, 'FOR UPDATE OF rt, s');
+  }
+
+  /**
+   * lockRefreshToken's answer without taking locks: what the fast path of a rotation decides
+   * on before rotateRefreshToken re-checks, under the locks, what could have changed since.
+   */
+  peekRefreshToken(tokenHash: string): Promise<LockedRefreshToken | undefined> {
+    return this.#refreshTokenWithSession(this.db, tokenHash, '');
+  }
+
+  async #refreshTokenWithSession(q: Queryable, tokenHash: string, locking: string): Promise<LockedRefreshToken | undefined> {
+    const rows = await q.query<
       AuthStateRow & { token_hash: string; token_expires_at: Date; rotated_at: Date | null }
     >(
       `SELECT rt.token_hash, rt.expires_at AS token_expires_at, rt.rotated_at,
@@ -217,7 +229,7 @@ export class SessionStore {
         JOIN sessions s ON s.id = rt.session_id
         JOIN users u ON u.id = s.user_id
         WHERE rt.token_hash = $1
-        FOR UPDATE OF rt, s`,
+        ${locking}`,
       [tokenHash],
     );
     const r = rows[0];
@@ -237,6 +249,46 @@ export class SessionStore {
         user: toUser(r),
       }
     );
+  }
+
+  /**
+   * Rotates an unused refresh token in one atomic statement: marks it used, moves its
+   * session's access generation on by `bumpAccessGeneration` (0 or 1) and inserts its
+   * successor, but only if, with their rows locked, the token is still unused and its session
+   * still live. The locks are taken in lockRefreshToken's order (token, then session), and
+   * under READ COMMITTED each guarded UPDATE re-checks its condition on the row as committed by
+   * whoever held the lock before, so of concurrent rotations (on any instance) exactly one
+   * finds the token unused. Returns the session's access generation afterwards, or undefined
+   * when nothing was rotated: the token was used meanwhile (the caller then decides under
+   * lockRefreshToken), or its session was revoked or expired meanwhile (the token is then left
+   * marked used without a successor, which changes nothing: a dead session's tokens are refused
+   * before their rotation is looked at).
+   */
+  async rotateRefreshToken(t: {
+    tokenHash: string;
+    nextHash: string;
+    at: Date;
+    nextExpiresAt: Date;
+    bumpAccessGeneration: 0 | 1;
+  }): Promise<number | undefined> {
+    const rows = await this.db.query<{ access_generation: number }>(
+      `WITH parent AS (
+          UPDATE refresh_tokens SET rotated_at = $3
+           WHERE token_hash = $1 AND rotated_at IS NULL
+          RETURNING session_id
+        ), live AS (
+          UPDATE sessions SET access_generation = access_generation + $5
+           WHERE id = (SELECT session_id FROM parent) AND revoked_at IS NULL AND expires_at > $3
+          RETURNING id, access_generation
+        ), child AS (
+          INSERT INTO refresh_tokens (token_hash, session_id, parent_hash, created_at, expires_at)
+          SELECT $2, live.id, $1, $3, $4 FROM live
+          RETURNING token_hash
+        )
+        SELECT live.access_generation FROM live, child`,
+      [t.tokenHash, t.nextHash, t.at, t.nextExpiresAt, t.bumpAccessGeneration],
+    );
+    return rows[0]?.access_generation;
   }
 
   /** Marks a token used; false when it already was (then the caller must treat it as a reuse). */
