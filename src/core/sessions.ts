@@ -193,7 +193,10 @@ export class Sessions {
     const next = newRefreshToken(policy.refreshTokenFormat);
     const fast = await this.#rotateUnused(tokenHash, next, policy, client, oauthClientId);
     const outcome = fast.outcome ?? (await this.#rotateLocked(tokenHash, next, policy, client, oauthClientId, fast.counted));
-    if (outcome.kind === 'ok' || outcome.kind === 'replayed') this.store.forget(outcome.sessionId);
+    // The session's cached state changed with a replay's revocation or a new access generation;
+    // the fast path's rotation without one leaves the session row as it was.
+    const sessionChanged = outcome.kind === 'replayed' || (outcome.kind === 'ok' && (!fast.outcome || policy.revokeAccessOnRefresh));
+    if (sessionChanged) this.store.forget(outcome.sessionId);
     if (outcome.kind === 'ok') return { ...outcome, refreshToken: next };
     if (outcome.kind === 'replayed') {
       if (outcome.revoked) this.events.revoked('refresh_token_reuse', 1);

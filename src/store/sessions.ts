@@ -103,9 +103,27 @@ function principalOf(r: AuthStateRow): Principal {
 export class SessionStore {
   /** Only for an exclusive (embedded) database; see RowCache. */
   readonly #cache: RowCache<string, SessionAuthState> | undefined;
+  /**
+   * Also only for an exclusive database: the refresh tokens this process stored and has not
+   * seen used, by hash, with what never changes about them (their session and expiry), so
+   * that peekRefreshToken can answer from memory together with the session cache. A token
+   * missing here is read from the database. One wrongly here (its insert rolled back, or used
+   * in a transaction that rolled back) costs nothing but a miss: rotateRefreshToken re-checks
+   * under locks and finds nothing to rotate, and the locked path decides from the database.
+   */
+  readonly #unusedRefreshTokens: Map<string, { sessionId: string; expiresAt: number }> | undefined;
 
   constructor(private readonly db: Database) {
     this.#cache = db.exclusive ? new RowCache(50_000) : undefined;
+    this.#unusedRefreshTokens = db.exclusive ? new Map() : undefined;
+  }
+
+  #rememberUnused(tokenHash: string, sessionId: string, expiresAt: Date): void {
+    const tokens = this.#unusedRefreshTokens;
+    if (!tokens) return;
+    // Map keeps insertion order: dropping the first key evicts the oldest entry.
+    if (tokens.size >= 50_000) tokens.delete(tokens.keys().next().value as string);
+    tokens.set(tokenHash, { sessionId, expiresAt: expiresAt.getTime() });
   }
 
   async insert(s: NewSession, db: Queryable = this.db): Promise<void> {
@@ -198,6 +216,7 @@ export class SessionStore {
        VALUES ($1, $2, $3, $4, $5)`,
       [t.tokenHash, t.sessionId, t.parentHash, t.createdAt, t.expiresAt],
     );
+    this.#rememberUnused(t.tokenHash, t.sessionId, t.expiresAt);
   }
 
   /**
@@ -214,7 +233,25 @@ export class SessionStore {
    * lockRefreshToken's answer without taking locks: what the fast path of a rotation decides
    * on before rotateRefreshToken re-checks, under the locks, what could have changed since.
    */
-  peekRefreshToken(tokenHash: string): Promise<LockedRefreshToken | undefined> {
+  async peekRefreshToken(tokenHash: string): Promise<LockedRefreshToken | undefined> {
+    const known = this.#unusedRefreshTokens?.get(tokenHash);
+    const s = known && (await this.authState(known.sessionId));
+    if (known && s && s.principal.kind === 'user') {
+      return {
+        tokenHash,
+        sessionId: s.sessionId,
+        audience: s.audience,
+        expiresAt: known.expiresAt,
+        rotatedAt: null,
+        sessionExpiresAt: s.expiresAt,
+        sessionRevokedAt: s.revokedAt,
+        accessGeneration: s.accessGeneration,
+        userAgent: s.userAgent,
+        ip: s.ip,
+        clientId: s.clientId,
+        user: s.principal.user,
+      };
+    }
     return this.#refreshTokenWithSession(this.db, tokenHash, '');
   }
 
@@ -271,7 +308,7 @@ export class SessionStore {
     nextExpiresAt: Date;
     bumpAccessGeneration: 0 | 1;
   }): Promise<number | undefined> {
-    const rows = await this.db.query<{ access_generation: number }>(
+    const rows = await this.db.query<{ session_id: string; access_generation: number }>(
       `WITH parent AS (
           UPDATE refresh_tokens SET rotated_at = $3
            WHERE token_hash = $1 AND rotated_at IS NULL
@@ -285,14 +322,18 @@ export class SessionStore {
           SELECT $2, live.id, $1, $3, $4 FROM live
           RETURNING token_hash
         )
-        SELECT live.access_generation FROM live, child`,
+        SELECT live.id AS session_id, live.access_generation FROM live, child`,
       [t.tokenHash, t.nextHash, t.at, t.nextExpiresAt, t.bumpAccessGeneration],
     );
-    return rows[0]?.access_generation;
+    this.#unusedRefreshTokens?.delete(t.tokenHash);
+    const r = rows[0];
+    if (r) this.#rememberUnused(t.nextHash, r.session_id, t.nextExpiresAt);
+    return r?.access_generation;
   }
 
   /** Marks a token used; false when it already was (then the caller must treat it as a reuse). */
   async markRefreshTokenRotated(tx: Queryable, tokenHash: string, at: Date): Promise<boolean> {
+    this.#unusedRefreshTokens?.delete(tokenHash);
     const rows = await tx.query(
       'UPDATE refresh_tokens SET rotated_at = $2 WHERE token_hash = $1 AND rotated_at IS NULL RETURNING token_hash',
       [tokenHash, at],
