@@ -1029,7 +1029,7 @@ function report(m: Machine, o: Options, rows: Row[], runs: Run[], argon2: Argon2
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map((r) => tableRow(r, bareRps)),
     '',
-    ...busyWarning(rows),
+    ...busyWarning(rows, o),
     ...((argon2?.otherCpuPct ?? 0) >= BUSY_PCT ? [`- **Warning:** other processes used ${fmt(argon2?.otherCpuPct ?? 0)} % of the CPU during the raw argon2 measurement.`] : []),
     ...(argon2
       ? [`- Raw argon2id verify (m=${p.memoryCost} KiB, t=${p.timeCost}, p=${p.parallelism}; ${argon2.inFlight} in flight): ${fmt(argon2.perSecond, 1)} verifications/s.`]
@@ -1060,11 +1060,11 @@ function tableRow(r: Row, bareRps: number): string {
   return `| ${cells.join(' | ')} |`;
 }
 
-function busyWarning(rows: Row[]): string[] {
+function busyWarning(rows: Row[], o: Options): string[] {
   const busyRows = rows.filter((r) => (r.otherCpuPct ?? 0) >= BUSY_PCT);
   if (busyRows.length === 0) return [];
   return [
-    `- **Warning:** other processes used ≥ ${BUSY_PCT} % of the CPU during ${busyRows.map((r) => `${r.label}${r.engine ? ` [${ENGINE_LABEL[r.engine]}]` : ''}`).join('; ')}, even after ${ATTEMPTS} attempts. Those rows are not comparable with the others; rerun on a quiet machine.`,
+    `- **Warning:** other processes used ≥ ${BUSY_PCT} % of the CPU during ${busyRows.map((r) => `${r.label}${r.engine ? ` [${ENGINE_LABEL[r.engine]}]` : ''}`).join('; ')}, ${o.ignoreLoad ? 'measured at once (--ignore-load)' : `even after ${ATTEMPTS} attempts`}. Those rows are not comparable with the others; rerun on a quiet machine.`,
   ];
 }
 
