@@ -86,6 +86,13 @@ function boundTo(session: { userAgent: string | null; ip: string | null }, polic
   return true;
 }
 
+/** How a rotation ended, before it is turned into an answer or an error. */
+type RotateOutcome =
+  | { kind: 'ok'; sessionId: string; accessGeneration: number; refreshExpiresAt: number; user: User; principal: Principal }
+  | { kind: 'replayed'; sessionId: string; revoked: boolean }
+  | { kind: 'invalid' }
+  | { kind: 'expired' };
+
 export type RevokeReason = 'logout' | 'refresh_token_reuse' | 'password_change' | 'admin' | 'user_deleted' | 'token_revocation';
 
 export class Sessions {
@@ -192,7 +199,73 @@ export class Sessions {
   ): Promise<IssuedRefresh> {
     const tokenHash = sha256Hex(refreshToken);
     const next = newRefreshToken(policy.refreshTokenFormat);
-    const outcome = await this.db.transaction(async (tx) => {
+    const fast = await this.#rotateUnused(tokenHash, next, policy, client, oauthClientId);
+    const outcome = fast.outcome ?? (await this.#rotateLocked(tokenHash, next, policy, client, oauthClientId, fast.counted));
+    // The session's cached state changed with a replay's revocation or a new access generation;
+    // the fast path's rotation without one leaves the session row as it was.
+    const sessionChanged = outcome.kind === 'replayed' || (outcome.kind === 'ok' && (!fast.outcome || policy.revokeAccessOnRefresh));
+    if (sessionChanged) this.store.forget(outcome.sessionId);
+    if (outcome.kind === 'ok') return { ...outcome, refreshToken: next };
+    if (outcome.kind === 'replayed') {
+      if (outcome.revoked) this.events.revoked('refresh_token_reuse', 1);
+      throw new RefreshTokenReplayedError();
+    }
+    throw new GatehouseError(
+      outcome.kind === 'expired' ? ErrorCode.RefreshTokenExpired : ErrorCode.RefreshTokenInvalid,
+      outcome.kind,
+    );
+  }
+
+  /**
+   * The common case, in two statements and no explicit transaction (a third of the database
+   * work of #rotateLocked; see docs/performance.md): read the token without locks; refuse it
+   * if that read already says so (what it refuses on cannot come back to life); if it is live
+   * and unused, count the refresh and rotate it with one statement that re-checks under row
+   * locks that it is still unused and its session still live. A token found used, or one
+   * another request rotated in between, is left to #rotateLocked, which tells a concurrent
+   * refresh from a replay exactly as before (`counted`: the refresh was already counted).
+   */
+  async #rotateUnused(
+    tokenHash: string,
+    next: string,
+    policy: SessionPolicy,
+    client: ClientInfo,
+    oauthClientId: number | null,
+  ): Promise<{ outcome?: RotateOutcome; counted: boolean }> {
+    const now = this.clock.now();
+    const found = await this.store.peekRefreshToken(tokenHash);
+    const refusal = found && found.clientId !== oauthClientId ? { kind: 'invalid' as const } : this.refusal(found, policy, client, now);
+    if (refusal) return { outcome: refusal, counted: false };
+    const t = found!;
+    if (t.rotatedAt !== null) return { counted: false };
+    // Counted before the token is used up, as in #rotateLocked: a refused refresh leaves it unused.
+    await this.limits.consume('refresh:account', String(t.user.id));
+    const refreshExpiresAt = Math.min(now + this.settings.refreshTokenTtlS * 1000, t.sessionExpiresAt);
+    const accessGeneration = await this.store.rotateRefreshToken({
+      tokenHash,
+      nextHash: sha256Hex(next),
+      at: new Date(now),
+      nextExpiresAt: new Date(refreshExpiresAt),
+      bumpAccessGeneration: policy.revokeAccessOnRefresh ? 1 : 0,
+    });
+    if (accessGeneration === undefined) return { counted: true };
+    const principal = { kind: 'user' as const, user: t.user };
+    return { outcome: { kind: 'ok', sessionId: t.sessionId, accessGeneration, refreshExpiresAt, user: t.user, principal }, counted: true };
+  }
+
+  /**
+   * Rotation in one transaction that locks the token and its session first: decides every
+   * case, reuse within the grace window and replay included.
+   */
+  #rotateLocked(
+    tokenHash: string,
+    next: string,
+    policy: SessionPolicy,
+    client: ClientInfo,
+    oauthClientId: number | null,
+    counted: boolean,
+  ): Promise<RotateOutcome> {
+    return this.db.transaction(async (tx): Promise<RotateOutcome> => {
       const now = this.clock.now();
       const found = await this.store.lockRefreshToken(tx, tokenHash);
       // Only the OAuth client a session was issued to may redeem its refresh tokens (RFC 6749
@@ -218,7 +291,7 @@ export class Sessions {
       }
       // Counted only once a replay is ruled out: a limited replay must still revoke. Throwing
       // here rolls the rotation back, so a refused refresh does not use the token up.
-      await this.limits.consume('refresh:account', String(t.user.id));
+      if (!counted) await this.limits.consume('refresh:account', String(t.user.id));
       const refreshExpiresAt = Math.min(now + this.settings.refreshTokenTtlS * 1000, t.sessionExpiresAt);
       await this.store.insertRefreshToken(tx, {
         tokenHash: sha256Hex(next),
@@ -239,16 +312,6 @@ export class Sessions {
         principal: { kind: 'user' as const, user: t.user },
       };
     });
-    if (outcome.kind === 'ok' || outcome.kind === 'replayed') this.store.forget(outcome.sessionId);
-    if (outcome.kind === 'ok') return { ...outcome, refreshToken: next };
-    if (outcome.kind === 'replayed') {
-      if (outcome.revoked) this.events.revoked('refresh_token_reuse', 1);
-      throw new RefreshTokenReplayedError();
-    }
-    throw new GatehouseError(
-      outcome.kind === 'expired' ? ErrorCode.RefreshTokenExpired : ErrorCode.RefreshTokenInvalid,
-      outcome.kind,
-    );
   }
 
   private refusal(

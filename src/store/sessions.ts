@@ -121,9 +121,27 @@ function principalOf(r: AuthStateRow): Principal {
 export class SessionStore {
   /** Only for an exclusive (embedded) database; see RowCache. */
   readonly #cache: RowCache<string, SessionAuthState> | undefined;
+  /**
+   * Also only for an exclusive database: the refresh tokens this process stored and has not
+   * seen used, by hash, with what never changes about them (their session and expiry), so
+   * that peekRefreshToken can answer from memory together with the session cache. A token
+   * missing here is read from the database. One wrongly here (its insert rolled back, or used
+   * in a transaction that rolled back) costs nothing but a miss: rotateRefreshToken re-checks
+   * under locks and finds nothing to rotate, and the locked path decides from the database.
+   */
+  readonly #unusedRefreshTokens: Map<string, { sessionId: string; expiresAt: number }> | undefined;
 
   constructor(private readonly db: Database) {
     this.#cache = db.exclusive ? new RowCache(50_000) : undefined;
+    this.#unusedRefreshTokens = db.exclusive ? new Map() : undefined;
+  }
+
+  #rememberUnused(tokenHash: string, sessionId: string, expiresAt: Date): void {
+    const tokens = this.#unusedRefreshTokens;
+    if (!tokens) return;
+    // Map keeps insertion order: dropping the first key evicts the oldest entry.
+    if (tokens.size >= 50_000) tokens.delete(tokens.keys().next().value as string);
+    tokens.set(tokenHash, { sessionId, expiresAt: expiresAt.getTime() });
   }
 
   async insert(s: NewSession, db: Queryable = this.db): Promise<void> {
@@ -217,6 +235,7 @@ export class SessionStore {
        VALUES ($1, $2, $3, $4, $5)`,
       [t.tokenHash, t.sessionId, t.parentHash, t.createdAt, t.expiresAt],
     );
+    this.#rememberUnused(t.tokenHash, t.sessionId, t.expiresAt);
   }
 
   /**
@@ -225,8 +244,38 @@ export class SessionStore {
    * under READ COMMITTED, PostgreSQL re-reads a row locked FOR UPDATE after the other
    * transaction commits, so the second rotation sees `rotated_at` already set.
    */
-  async lockRefreshToken(tx: Queryable, tokenHash: string): Promise<LockedRefreshToken | undefined> {
-    const rows = await tx.query<
+  lockRefreshToken(tx: Queryable, tokenHash: string): Promise<LockedRefreshToken | undefined> {
+    return this.#refreshTokenWithSession(tx, tokenHash, 'FOR UPDATE OF rt, s');
+  }
+
+  /**
+   * lockRefreshToken's answer without taking locks: what the fast path of a rotation decides
+   * on before rotateRefreshToken re-checks, under the locks, what could have changed since.
+   */
+  async peekRefreshToken(tokenHash: string): Promise<LockedRefreshToken | undefined> {
+    const known = this.#unusedRefreshTokens?.get(tokenHash);
+    const s = known && (await this.authState(known.sessionId));
+    if (known && s && s.principal.kind === 'user') {
+      return {
+        tokenHash,
+        sessionId: s.sessionId,
+        audience: s.audience,
+        expiresAt: known.expiresAt,
+        rotatedAt: null,
+        sessionExpiresAt: s.expiresAt,
+        sessionRevokedAt: s.revokedAt,
+        accessGeneration: s.accessGeneration,
+        userAgent: s.userAgent,
+        ip: s.ip,
+        clientId: s.clientId,
+        user: s.principal.user,
+      };
+    }
+    return this.#refreshTokenWithSession(this.db, tokenHash, '');
+  }
+
+  async #refreshTokenWithSession(q: Queryable, tokenHash: string, locking: string): Promise<LockedRefreshToken | undefined> {
+    const rows = await q.query<
       AuthStateRow & { token_hash: string; token_expires_at: Date; rotated_at: Date | null }
     >(
       `SELECT rt.token_hash, rt.expires_at AS token_expires_at, rt.rotated_at,
@@ -236,7 +285,7 @@ export class SessionStore {
         JOIN sessions s ON s.id = rt.session_id
         JOIN users u ON u.id = s.user_id
         WHERE rt.token_hash = $1
-        FOR UPDATE OF rt, s`,
+        ${locking}`,
       [tokenHash],
     );
     const r = rows[0];
@@ -258,8 +307,52 @@ export class SessionStore {
     );
   }
 
+  /**
+   * Rotates an unused refresh token in one atomic statement: marks it used, moves its
+   * session's access generation on by `bumpAccessGeneration` (0 or 1) and inserts its
+   * successor, but only if, with their rows locked, the token is still unused and its session
+   * still live. The locks are taken in lockRefreshToken's order (token, then session), and
+   * under READ COMMITTED each guarded UPDATE re-checks its condition on the row as committed by
+   * whoever held the lock before, so of concurrent rotations (on any instance) exactly one
+   * finds the token unused. Returns the session's access generation afterwards, or undefined
+   * when nothing was rotated: the token was used meanwhile (the caller then decides under
+   * lockRefreshToken), or its session was revoked or expired meanwhile (the token is then left
+   * marked used without a successor, which changes nothing: a dead session's tokens are refused
+   * before their rotation is looked at).
+   */
+  async rotateRefreshToken(t: {
+    tokenHash: string;
+    nextHash: string;
+    at: Date;
+    nextExpiresAt: Date;
+    bumpAccessGeneration: 0 | 1;
+  }): Promise<number | undefined> {
+    const rows = await this.db.query<{ session_id: string; access_generation: number }>(
+      `WITH parent AS (
+          UPDATE refresh_tokens SET rotated_at = $3
+           WHERE token_hash = $1 AND rotated_at IS NULL
+          RETURNING session_id
+        ), live AS (
+          UPDATE sessions SET access_generation = access_generation + $5
+           WHERE id = (SELECT session_id FROM parent) AND revoked_at IS NULL AND expires_at > $3
+          RETURNING id, access_generation
+        ), child AS (
+          INSERT INTO refresh_tokens (token_hash, session_id, parent_hash, created_at, expires_at)
+          SELECT $2, live.id, $1, $3, $4 FROM live
+          RETURNING token_hash
+        )
+        SELECT live.id AS session_id, live.access_generation FROM live, child`,
+      [t.tokenHash, t.nextHash, t.at, t.nextExpiresAt, t.bumpAccessGeneration],
+    );
+    this.#unusedRefreshTokens?.delete(t.tokenHash);
+    const r = rows[0];
+    if (r) this.#rememberUnused(t.nextHash, r.session_id, t.nextExpiresAt);
+    return r?.access_generation;
+  }
+
   /** Marks a token used; false when it already was (then the caller must treat it as a reuse). */
   async markRefreshTokenRotated(tx: Queryable, tokenHash: string, at: Date): Promise<boolean> {
+    this.#unusedRefreshTokens?.delete(tokenHash);
     const rows = await tx.query(
       'UPDATE refresh_tokens SET rotated_at = $2 WHERE token_hash = $1 AND rotated_at IS NULL RETURNING token_hash',
       [tokenHash, at],
