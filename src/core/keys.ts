@@ -26,8 +26,12 @@ export const JWKS_MAX_AGE_S = 300;
 export const KEY_REFRESH_INTERVAL_S = 10;
 /** The JWKS answer re-reads the table first when its copy is older than this (shared database). */
 const JWKS_MAX_STALENESS_MS = 1_000;
-/** Unknown kids re-read the table at most this often (they may be garbage from anyone). */
-const UNKNOWN_KID_RELOAD_MS = 5_000;
+/**
+ * Unknown kids (garbage from anyone, or a key another instance just began signing with, as
+ * after an emergency rotation with no delay) re-read the table at most this often: a flood of
+ * made-up kids costs one indexed read a second.
+ */
+const UNKNOWN_KID_RELOAD_MS = 1_000;
 /** The longest delay a rotation may ask for. */
 const MAX_ACTIVATION_DELAY_S = 2_592_000;
 /**
