@@ -140,3 +140,27 @@ describe.each(ROUTES)('$name', (route) => {
     expect((await route.attempt(t.client, freshIp(), `other-${nextAddress}@example.com`, 'wrong-secret')).response.status).toBe(route.refused.status);
   });
 });
+
+describe('per-IP limits and IPv6', () => {
+  // Every route counts addresses the same way (core); DummyJSON's login stands for them all.
+  const route = ROUTES[0]!;
+
+  it('count an IPv6 client by its /64, since it can pick any address in it; other /64s are apart', async () => {
+    const prefix = `2001:db8:${++nextAddress}:7`;
+    const results = [];
+    for (let i = 0; i <= IP_LIMIT; i++) results.push(await route.attempt(t.client, `${prefix}:${i}::${i + 1}`, `v6-${i}-${nextAddress}`, 'wrong-secret'));
+    expect(results.slice(0, IP_LIMIT).map((r) => r.response.status)).toEqual(Array(IP_LIMIT).fill(route.refused.status));
+    expectLimited(route, results[IP_LIMIT]!, 'the same /64');
+    const neighbour = await route.attempt(t.client, `2001:db8:${nextAddress}:8::1`, `v6-other-${nextAddress}`, 'wrong-secret');
+    expect(neighbour.response.status, 'the next /64').toBe(route.refused.status);
+  });
+
+  it('count an IPv4 address written as IPv4-mapped IPv6 as that IPv4 address', async () => {
+    const ip = freshIp();
+    for (let i = 0; i < IP_LIMIT; i++) {
+      const as = i % 2 ? `::ffff:${ip}` : ip;
+      expect((await route.attempt(t.client, as, `v4-${i}-${nextAddress}`, 'wrong-secret')).response.status).toBe(route.refused.status);
+    }
+    expectLimited(route, await route.attempt(t.client, `::FFFF:${ip}`, `v4-last-${nextAddress}`, 'wrong-secret'), 'IPv4-mapped');
+  });
+});
