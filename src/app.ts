@@ -12,6 +12,7 @@ import { oauth } from './dialects/oauth/index.js';
 import { ownsPath, type Dialect } from './http/dialect.js';
 import { classify, describeIssues, type RequestFailure } from './http/http-errors.js';
 import { requestId, requestLogger } from './http/logging.js';
+import { canonicalContentType } from './http/content-type.js';
 import { openApiValidator, operationsWithoutBody } from './http/openapi.js';
 import { findNul, hasBody } from './http/request-context.js';
 import type { Services } from './services.js';
@@ -60,6 +61,7 @@ export function createApp(s: Services, logger: Logger, opts: { isDraining?: () =
     if (!where) return next();
     next(Object.assign(new Error('NUL character'), { status: 400, errors: [{ path: where, message: 'must not contain NUL characters', errorCode: 'nul' }] }));
   });
+  app.use(canonicalContentType());
   app.use(openApiValidator({ validateResponses: config.validateResponses }));
 
   // Introspection and revocation check any dialect's token by the rules of the dialect that issued it.

@@ -65,6 +65,9 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   validateResponses: boolean;
   bodyLimitBytes: number;
+  /** Slow clients (slowloris): all headers within headersTimeoutMs, the whole request within requestTimeoutMs. */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
   /** After SIGTERM, keep answering this long (with Connection: close) before closing the listener. */
   shutdownDelayMs: number;
   trustProxy: boolean | number | string;
@@ -180,6 +183,8 @@ const schema = z.object({
   VALIDATE_RESPONSES: bool('VALIDATE_RESPONSES').optional(),
   BODY_LIMIT_BYTES: int('BODY_LIMIT_BYTES', 1024, 10_485_760).default(32_768),
   SHUTDOWN_DELAY_MS: int('SHUTDOWN_DELAY_MS', 0, 60_000).default(1000),
+  HEADERS_TIMEOUT_MS: int('HEADERS_TIMEOUT_MS', 100, 300_000).default(10_000),
+  REQUEST_TIMEOUT_MS: int('REQUEST_TIMEOUT_MS', 100, 600_000).default(30_000),
   TRUST_PROXY: z.string().trim().optional(),
   METRICS_TOKEN: z
     .string()
@@ -240,6 +245,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.COOKIE_SAMESITE === 'none' && !e.COOKIE_SECURE) {
     throw new ConfigError('Invalid configuration:\n  COOKIE_SAMESITE=None requires COOKIE_SECURE=true (browsers drop such cookies)');
   }
+  if (e.HEADERS_TIMEOUT_MS > e.REQUEST_TIMEOUT_MS) {
+    throw new ConfigError('Invalid configuration:\n  HEADERS_TIMEOUT_MS must not exceed REQUEST_TIMEOUT_MS (the headers are part of the request)');
+  }
   const publicUrl = (e.PUBLIC_URL ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`).replace(/\/+$/, '');
   return {
     host: e.HOST,
@@ -275,6 +283,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
     validateResponses: e.VALIDATE_RESPONSES ?? !production,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     shutdownDelayMs: e.SHUTDOWN_DELAY_MS,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     metricsToken: e.METRICS_TOKEN,

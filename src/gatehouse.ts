@@ -28,15 +28,24 @@ export async function startGatehouse(config: Config, opts: { clock?: Clock; logg
   const app = createApp(services, logger, { isDraining: () => draining });
   // 128 KiB of headers rather than Node's 16: a 100 KB token must reach the dialect, to be
   // refused in its own format, instead of being cut off by the HTTP parser.
-  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
-    if (draining) res.setHeader('Connection', 'close');
-    app(req, res);
-  });
+  // Slow clients cannot hold a connection forever (slowloris): a request whose headers, or
+  // whole body, take longer than configured gets a 408 and its connection is closed. Node
+  // looks for such connections only every connectionsCheckingInterval (30 s by default, which
+  // would let a 10 s limit run to 40 s), so it looks every second, or more often for tighter limits.
+  const server = createServer(
+    {
+      maxHeaderSize: MAX_HEADER_BYTES,
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1_000, Math.ceil(config.headersTimeoutMs / 4)),
+      keepAliveTimeout: 5_000,
+    },
+    (req, res) => {
+      if (draining) res.setHeader('Connection', 'close');
+      app(req, res);
+    },
+  );
   server.on('clientError', answerUnparsable);
-  // Slow clients cannot hold a connection forever (slowloris).
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
-  server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());

@@ -54,7 +54,7 @@ export class RateLimits {
     const limiter = this.#limiters?.get(bucket);
     if (!limiter) return;
     try {
-      await limiter.consume(sha256Hex(key), 1);
+      await limiter.consume(counterKey(bucket, key), 1);
     } catch (res) {
       if (!(res instanceof RateLimiterRes)) throw res;
       this.#events.rateLimited(bucket);
@@ -64,6 +64,32 @@ export class RateLimits {
 
   /** Gives one attempt back: a successful login does not count against its account. */
   async refund(bucket: RateLimitBucket, key: string): Promise<void> {
-    await this.#limiters?.get(bucket)?.reward(sha256Hex(key), 1);
+    await this.#limiters?.get(bucket)?.reward(counterKey(bucket, key), 1);
   }
+}
+
+function counterKey(bucket: RateLimitBucket, key: string): string {
+  return sha256Hex(bucket.endsWith(':ip') ? clientNetwork(key) : key);
+}
+
+/**
+ * The network a client address counts as for per-IP limits: an IPv4 address itself (also
+ * when written as IPv4-mapped IPv6), an IPv6 address's /64. One subscriber, host or VM
+ * usually gets a whole /64 and can pick any of its 2^64 addresses, so counting single IPv6
+ * addresses would give an attacker unlimited fresh counters.
+ */
+export function clientNetwork(ip: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
+  if (mapped) return mapped[1]!;
+  if (!ip.includes(':')) return ip;
+  const address = ip.replace(/%.*$/, '').toLowerCase(); // no zone index (fe80::1%eth0)
+  const [head = '', tail] = address.split('::', 2) as [string, string | undefined];
+  const groups = (s: string) => (s === '' ? [] : s.split(':'));
+  const left = groups(head);
+  const right = tail === undefined ? [] : groups(tail);
+  const full = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${full
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }

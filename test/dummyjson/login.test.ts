@@ -163,32 +163,3 @@ describe('POST /auth/login', () => {
   });
 });
 
-describe('POST /auth/login rate limits', () => {
-  let limited: TestServer;
-  beforeAll(async () => {
-    limited = await startTestServer({ RATE_LIMITS: 'on', RATE_LIMIT_LOGIN_IP: '6/60', RATE_LIMIT_LOGIN_ACCOUNT: '3/60' });
-  });
-  afterAll(() => limited.close());
-  const attempt = (username: string, password: string) =>
-    dummyjsonLogin({ client: limited.client, body: { username, password } });
-
-  it('limits failed attempts per account, with Retry-After, while a success does not count', async () => {
-    expect((await attempt('sophiab', 'sophiabpass')).response.status).toBe(200);
-    for (let i = 0; i < 3; i++) expect((await attempt('sophiab', 'wrong')).response.status).toBe(400);
-    const { error, response } = await attempt('sophiab', 'sophiabpass');
-    expect(response.status).toBe(429);
-    expect(error).toEqual({ message: 'Too many requests, try again later' });
-    const retryAfter = Number(response.headers.get('retry-after'));
-    expect(retryAfter).toBeGreaterThanOrEqual(1);
-    expect(retryAfter).toBeLessThanOrEqual(60);
-  });
-
-  it('limits attempts per client IP across accounts', async () => {
-    // 5 attempts so far from this IP in the test above; the 6th passes, the 7th is refused.
-    expect((await attempt('jamesd', 'jamesdpass')).response.status).toBe(200);
-    const { error, response } = await attempt('emmaj', 'emmajpass');
-    expect(response.status).toBe(429);
-    expect(error).toEqual({ message: 'Too many requests, try again later' });
-    expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-  });
-});

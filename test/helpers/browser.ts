@@ -2,7 +2,7 @@
 // (the docs page; CORS and cookie behaviour). Each launch gets a fresh, throwaway profile and
 // no background traffic of its own, so every request it makes is one the page asked for.
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -22,11 +22,21 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(opts: { viewport?: { width: number; height: number } } = {}): Promise<TestBrowser> {
+/**
+ * `allowThirdPartyCookies`: Chromium blocks cookies of other sites' requests by default (its
+ * "UserPreferences" block); a user can allow them, which this sets in the fresh profile.
+ */
+export async function launchBrowser(
+  opts: { viewport?: { width: number; height: number }; allowThirdPartyCookies?: boolean } = {},
+): Promise<TestBrowser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); .ci/run does it`);
   }
   const profile = await mkdtemp(join(tmpdir(), 'gatehouse-chromium-'));
+  if (opts.allowThirdPartyCookies) {
+    await mkdir(join(profile, 'Default'));
+    await writeFile(join(profile, 'Default', 'Preferences'), JSON.stringify({ profile: { cookie_controls_mode: 0, block_third_party_cookies: false } }));
+  }
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,

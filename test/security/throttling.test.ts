@@ -1,0 +1,190 @@
+// Every login and token route throttles per client IP and per account, answers 429 in its own
+// dialect's format with Retry-After, and charges the account rather than its spelling (email,
+// case, phone), so spelling it differently buys no extra guesses. One table over all routes
+// (OWASP Authentication and Credential Stuffing Prevention cheat sheets: throttle by account
+// as well as by source, since an attacker rotates addresses).
+//
+// The server trusts X-Forwarded-For here, so each attempt can come from an address of the
+// test's choosing: the per-account limit is shown to hold across addresses, and the per-IP
+// limit across accounts.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from '../../generated/client/client/index.js';
+import { cocartLogin, dummyjsonLogin, mahoToken, oauthToken } from '../../generated/client/sdk.gen.js';
+import { cocartError } from '../helpers/cocart.js';
+import { startTestServer, type TestServer } from '../helpers/gatehouse.js';
+import { mahoError } from '../helpers/maho.js';
+import { basic, DEMO_CLIENT, newOAuthClient } from '../helpers/oauth.js';
+
+const IP_LIMIT = 4;
+const ACCOUNT_LIMIT = 3;
+const WINDOW_S = 60;
+
+interface Route {
+  name: string;
+  /** One attempt with this login and secret, from this client address. */
+  attempt(client: Client, ip: string, login: string, secret: string): Promise<{ error?: unknown; response: Response }>;
+  /** What a wrong secret gets, and what a throttled attempt gets. */
+  refused: { status: number; body: unknown };
+  limited: unknown;
+  /** An account of its own (limits are per account, shared by every route), its secret, and other spellings of it. */
+  account(t: TestServer): Promise<{ login: string; secret: string; spellings: string[] }>;
+  /**
+   * API clients: failures count per client *and address*. A client_id is no secret (it is in
+   * every token of its client), so a per-name lockout would let anyone lock any client out.
+   */
+  perAddress?: true;
+}
+
+const xff = (ip: string) => ({ 'X-Forwarded-For': ip });
+
+const demoUser = (login: string, username: string, spellings: string[]) => async () => ({ login, secret: `${username}pass`, spellings });
+
+const ROUTES: Route[] = [
+  {
+    name: 'DummyJSON POST /auth/login',
+    attempt: (client, ip, username, password) => dummyjsonLogin({ client, body: { username, password }, headers: xff(ip) }),
+    refused: { status: 400, body: { message: 'Invalid credentials' } },
+    limited: { message: 'Too many requests, try again later' },
+    // DummyJSON logs in by username only: its case is the one other spelling.
+    account: demoUser('sophiab', 'sophiab', ['SOPHIAB', ' Sophiab ']),
+  },
+  {
+    name: 'CoCart POST /wp-json/cocart/v2/login',
+    attempt: (client, ip, username, password) => cocartLogin({ client, body: { username, password }, headers: xff(ip) }),
+    refused: { status: 401, body: cocartError(401, 'cocart_authentication_error', 'Authentication failed.') },
+    limited: cocartError(429, 'cocart_rate_limit_reached', 'Too many requests. Please wait and try again.'),
+    account: demoUser('emilys', 'emilys', ['Emily.Johnson@x.dummyjson.com', 'EMILYS', '+81 965-431-3024', '819654313024']),
+  },
+  {
+    name: 'Maho POST /api/rest/v2/auth/token (customer)',
+    // Maho takes an email, or a login name in `username`.
+    attempt: (client, ip, login, password) =>
+      mahoToken({ client, body: login.includes('@') ? { email: login, password } : { username: login, password }, headers: xff(ip) }),
+    refused: { status: 401, body: mahoError(401, 'invalid_credentials', 'Invalid email or password') },
+    limited: mahoError(429, 'too_many_requests', 'Too many requests, try again later'),
+    account: demoUser('james.davis@x.dummyjson.com', 'jamesd', ['JAMES.DAVIS@X.DUMMYJSON.COM', 'jamesd']),
+  },
+  {
+    name: 'Maho POST /api/rest/v2/auth/token (client_credentials)',
+    perAddress: true,
+    attempt: (client, ip, client_id, client_secret) =>
+      mahoToken({ client, body: { grant_type: 'client_credentials', client_id, client_secret }, headers: xff(ip) }),
+    refused: { status: 401, body: mahoError(401, 'invalid_client', 'Invalid client credentials') },
+    limited: mahoError(429, 'too_many_requests', 'Too many requests, try again later'),
+    account: async (t) => {
+      const { secret } = await t.gatehouse.services.servicePrincipals.create('api_client', { name: 'maho-throttled', permissions: ['all'] });
+      return { login: 'maho-throttled', secret, spellings: ['MAHO-THROTTLED', 'Maho-Throttled'] };
+    },
+  },
+  {
+    name: 'OAuth POST /oauth/token (password)',
+    attempt: (client, ip, username, password) =>
+      oauthToken({ client, body: { grant_type: 'password', username, password }, headers: { ...xff(ip), ...basic(DEMO_CLIENT.id, DEMO_CLIENT.secret) } }),
+    refused: { status: 400, body: { error: 'invalid_grant', error_description: 'Invalid username or password' } },
+    limited: { error: 'temporarily_unavailable', error_description: 'Too many requests, try again later' },
+    account: demoUser('michaelw', 'michaelw', ['michael.williams@x.dummyjson.com', 'MICHAELW', 'Michael.Williams@X.dummyjson.com']),
+  },
+  {
+    name: 'OAuth POST /oauth/token (client_credentials)',
+    perAddress: true,
+    attempt: (client, ip, id, secret) => oauthToken({ client, body: { grant_type: 'client_credentials' }, headers: { ...xff(ip), ...basic(id, secret) } }),
+    refused: { status: 401, body: { error: 'invalid_client', error_description: 'Client authentication failed' } },
+    limited: { error: 'temporarily_unavailable', error_description: 'Too many requests, try again later' },
+    account: async (t) => {
+      const { id, secret } = await newOAuthClient(t, ['client_credentials']);
+      return { login: id, secret, spellings: [id.toUpperCase()] };
+    },
+  },
+];
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await startTestServer({
+    RATE_LIMITS: 'on',
+    RATE_LIMIT_LOGIN_IP: `${IP_LIMIT}/${WINDOW_S}`,
+    RATE_LIMIT_LOGIN_ACCOUNT: `${ACCOUNT_LIMIT}/${WINDOW_S}`,
+    TRUST_PROXY: 'true',
+  });
+});
+afterAll(() => t.close());
+
+// Every test takes addresses of its own, so no two share a per-IP counter.
+let nextAddress = 0;
+const freshIp = () => `198.51.100.${++nextAddress}`;
+
+function expectLimited(route: Route, result: { error?: unknown; response: Response }, what: string) {
+  expect(result.response.status, what).toBe(429);
+  expect(result.error, what).toEqual(route.limited);
+  expect(result.response.headers.get('cache-control')).toBe('no-store');
+  const retryAfter = Number(result.response.headers.get('retry-after'));
+  expect(retryAfter, 'Retry-After').toBeGreaterThanOrEqual(1);
+  expect(retryAfter, 'Retry-After').toBeLessThanOrEqual(WINDOW_S);
+}
+
+describe.each(ROUTES.filter((r) => r.perAddress))('$name', (route) => {
+  it('throttles failed attempts per client and address, whatever the spelling; other addresses are not locked out', async () => {
+    const { login, secret, spellings } = await route.account(t);
+    const ip = freshIp();
+    expect((await route.attempt(t.client, ip, login, secret)).response.status, 'a success first').toBe(200);
+    for (let i = 0; i < ACCOUNT_LIMIT; i++) {
+      const { error, response } = await route.attempt(t.client, ip, i === 0 ? login : spellings[i % spellings.length]!, 'wrong-secret');
+      expect(response.status, `failure ${i + 1}`).toBe(route.refused.status);
+      expect(error).toEqual(route.refused.body);
+    }
+    for (const spelling of [login, ...spellings]) expectLimited(route, await route.attempt(t.client, ip, spelling, secret), spelling);
+    expect((await route.attempt(t.client, freshIp(), login, secret)).response.status, 'from elsewhere').toBe(200);
+  });
+});
+
+describe.each(ROUTES.filter((r) => !r.perAddress))('$name', (route) => {
+  it(`throttles failed attempts per account across client addresses, whatever the spelling; a success does not count`, async () => {
+    const { login, secret, spellings } = await route.account(t);
+    expect((await route.attempt(t.client, freshIp(), login, secret)).response.status, 'a success first').toBe(200);
+    for (let i = 0; i < ACCOUNT_LIMIT; i++) {
+      const { error, response } = await route.attempt(t.client, freshIp(), i === 0 ? login : spellings[i % spellings.length]!, 'wrong-secret');
+      expect(response.status, `failure ${i + 1}`).toBe(route.refused.status);
+      expect(error).toEqual(route.refused.body);
+    }
+    // Even the right secret is refused now, from a new address and under every spelling.
+    for (const spelling of [login, ...spellings]) expectLimited(route, await route.attempt(t.client, freshIp(), spelling, secret), spelling);
+  });
+});
+
+describe.each(ROUTES)('$name', (route) => {
+  it(`throttles attempts per client IP across accounts`, async () => {
+    const ip = freshIp();
+    const results = [];
+    for (let i = 0; i <= IP_LIMIT; i++) results.push(await route.attempt(t.client, ip, `nobody-${i}-${nextAddress}@example.com`, 'wrong-secret'));
+    const firstLimited = results.findIndex((r) => r.response.status === 429);
+    // Some routes check two secrets per request (the OAuth password grant: client, then user).
+    expect(firstLimited, 'attempts before the per-IP limit').toBeGreaterThanOrEqual(IP_LIMIT / 2);
+    for (const r of results.slice(0, firstLimited)) expect(r.response.status).toBe(route.refused.status);
+    expectLimited(route, results[firstLimited]!, 'per IP');
+    // Another address is not affected.
+    expect((await route.attempt(t.client, freshIp(), `other-${nextAddress}@example.com`, 'wrong-secret')).response.status).toBe(route.refused.status);
+  });
+});
+
+describe('per-IP limits and IPv6', () => {
+  // Every route counts addresses the same way (core); DummyJSON's login stands for them all.
+  const route = ROUTES[0]!;
+
+  it('count an IPv6 client by its /64, since it can pick any address in it; other /64s are apart', async () => {
+    const prefix = `2001:db8:${++nextAddress}:7`;
+    const results = [];
+    for (let i = 0; i <= IP_LIMIT; i++) results.push(await route.attempt(t.client, `${prefix}:${i}::${i + 1}`, `v6-${i}-${nextAddress}`, 'wrong-secret'));
+    expect(results.slice(0, IP_LIMIT).map((r) => r.response.status)).toEqual(Array(IP_LIMIT).fill(route.refused.status));
+    expectLimited(route, results[IP_LIMIT]!, 'the same /64');
+    const neighbour = await route.attempt(t.client, `2001:db8:${nextAddress}:8::1`, `v6-other-${nextAddress}`, 'wrong-secret');
+    expect(neighbour.response.status, 'the next /64').toBe(route.refused.status);
+  });
+
+  it('count an IPv4 address written as IPv4-mapped IPv6 as that IPv4 address', async () => {
+    const ip = freshIp();
+    for (let i = 0; i < IP_LIMIT; i++) {
+      const as = i % 2 ? `::ffff:${ip}` : ip;
+      expect((await route.attempt(t.client, as, `v4-${i}-${nextAddress}`, 'wrong-secret')).response.status).toBe(route.refused.status);
+    }
+    expectLimited(route, await route.attempt(t.client, `::FFFF:${ip}`, `v4-last-${nextAddress}`, 'wrong-secret'), 'IPv4-mapped');
+  });
+});
