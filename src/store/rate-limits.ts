@@ -36,6 +36,10 @@ export class SharedRateLimitStore {
       idleTimeoutMillis: 30_000,
       connectionTimeoutMillis: STORE_TIMEOUT_MS,
       query_timeout: STORE_TIMEOUT_MS,
+      // A counter need not survive a server crash (losing the last few milliseconds of
+      // attempts only forgives them), so its writes do not wait for the WAL flush: without
+      // this, a refresh waits for three commits, two of them counters (docs/performance.md).
+      options: '-c synchronous_commit=off',
     });
     // A connection dropped while idle (server restart) is replaced on next use; without a
     // listener the pool's error event would end the process.
