@@ -83,8 +83,10 @@ export function parse(path: string, c: Command, args: string[]): { values: Value
   try {
     parsed = parseArgs({ args, options: { ...COMMON, ...c.options }, allowPositionals: true, strict: true });
   } catch (err) {
-    // Node's messages name the option; drop its advice about "--" which does not apply here.
-    const message = err instanceof Error ? err.message.split('. To specify')[0]!.replace(/\.$/, '') : String(err);
+    // Node's messages name the option. Its advice about "--" quotes only the option's first
+    // letters ('-- "-E"' for an argument "-Eab3"), so say it in our own words.
+    let message = err instanceof Error ? err.message.split('. To specify')[0]!.replace(/\.$/, '') : String(err);
+    if (/^Unknown option/.test(message)) message += "; an argument that starts with '-' goes after '--'";
     throw new UsageError(message, path);
   }
   if ((parsed.values as Values).help) return undefined;

@@ -38,10 +38,11 @@ const revoke: Command = {
   name: 'revoke',
   summary: 'revoke one session: its access and refresh tokens are refused from now on',
   usage: '<session-id> [--json]',
-  details: `  <session-id>   an ID from 'gatehouse sessions list'
+  details: `  <session-id>   an ID from 'gatehouse sessions list' (an older ID that
+                 starts with '-' goes after '--')
 
 Example:
-  gatehouse sessions revoke 3q2-7wEJx0cV6kVbq2m3Zg`,
+  gatehouse sessions revoke 5f0c2d9e8a7b41c6b3e2d1f0a9b8c7d6`,
   positionals: ['session-id'],
   async run(ctx, _v, [id]) {
     if (!(await (await ctx.services()).sessions.revoke(id!, 'admin'))) throw new OperationFailed(`no live session ${JSON.stringify(id)}`);

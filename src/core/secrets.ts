@@ -9,9 +9,13 @@ export function newRefreshToken(format: RefreshTokenFormat): string {
   return format === 'hex-512' ? randomBytes(64).toString('hex') : randomBytes(32).toString('base64url');
 }
 
-/** Session ids and token ids: 128 random bits. */
+/**
+ * Session ids and token ids: 128 random bits, in hex. Not base64url: one id in 64 would then
+ * start with "-", and an administrator who pastes it into `gatehouse sessions revoke` would
+ * have it taken for an option.
+ */
 export function newId(): string {
-  return randomBytes(16).toString('base64url');
+  return randomBytes(16).toString('hex');
 }
 
 export function sha256Hex(value: string): string {

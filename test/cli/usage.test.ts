@@ -46,6 +46,7 @@ describe('bad arguments: exit 2, one line saying what, and where the help is', (
     [['users'], 'missing users command', "'gatehouse users --help'"],
     [['users', 'rename'], 'unknown command "users rename"', "'gatehouse users --help'"],
     [['users', 'list', '--bogus'], "Unknown option '--bogus'", "'gatehouse users list --help'"],
+    [['sessions', 'revoke', '-Eab3'], "Unknown option '-E'; an argument that starts with '-' goes after '--'", "'gatehouse sessions revoke --help'"],
     [['users', 'list', '--page'], "Option '--page <value>' argument missing", "'gatehouse users list --help'"],
     [['users', 'list', '--page', '0'], '--page must be a whole number from 1 to 1000000', "'gatehouse users list --help'"],
     [['users', 'delete'], 'missing <user>', "'gatehouse users delete --help'"],
