@@ -90,6 +90,32 @@ describe.runIf(Boolean(process.env.TEST_DATABASE_URL))('two instances on one Pos
     expect((await dummyjsonRefresh({ client: b.client, body: { refreshToken: login.refreshToken } })).response.status).toBe(403);
   });
 
+  it('under concurrent load on B (lookups read together), see a logout on A from the next request on', async () => {
+    const sessions = await Promise.all(['emilys', 'michaelw', 'sophiab', 'jamesd', 'emmaj'].map((u) => loginAs(a.client, u)));
+    const victim = sessions[2]!; // sophiab
+    let loggedOutAt = Infinity; // when A answered the logout
+    const wrong: string[] = [];
+    let answered = 0;
+    const stream = async (s: (typeof sessions)[number], worker: number) => {
+      for (let i = 0; i < 40; i++) {
+        const sentAt = performance.now();
+        const status = await me(b.client, s.accessToken);
+        answered++;
+        const expected = s === victim && sentAt > loggedOutAt ? 401 : s === victim && status === 401 ? 401 : 200;
+        if (status !== expected) wrong.push(`worker ${worker}: ${status}, expected ${expected}`);
+      }
+    };
+    const load = Promise.all(Array.from({ length: 24 }, (_, i) => stream(sessions[i % sessions.length]!, i)));
+    await new Promise((r) => setTimeout(r, 150));
+    expect((await dummyjsonLogout({ client: a.client, headers: bearer(victim.accessToken) })).response.status).toBe(200);
+    loggedOutAt = performance.now();
+    await load;
+    expect(wrong).toEqual([]);
+    expect(answered).toBe(24 * 40);
+    expect(await me(b.client, victim.accessToken)).toBe(401);
+    for (const s of sessions) if (s !== victim) expect(await me(b.client, s.accessToken)).toBe(200);
+  });
+
   it("end the user's other sessions on B at once when the password changes on A", async () => {
     const email = `two.instances.${Date.now()}@example.test`;
     const password = 'first passphrase 4711';

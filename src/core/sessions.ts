@@ -120,29 +120,20 @@ export class Sessions {
     const sessionExpiresAt = now + this.settings.sessionMaxAgeS * 1000;
     const refreshToken = newRefreshToken(policy.refreshTokenFormat);
     const refreshExpiresAt = Math.min(now + this.settings.refreshTokenTtlS * 1000, sessionExpiresAt);
-    await this.db.transaction(async (tx) => {
-      await this.store.insert(
-        {
-          id: sessionId,
-          userId: user.id,
-          apiUserId: null,
-          clientId: oauthClientId,
-          audience: policy.audience,
-          createdAt: new Date(now),
-          expiresAt: new Date(sessionExpiresAt),
-          userAgent: client.userAgent,
-          ip: client.ip,
-        },
-        tx,
-      );
-      await this.store.insertRefreshToken(tx, {
-        tokenHash: sha256Hex(refreshToken),
-        sessionId,
-        parentHash: null,
+    await this.store.insertWithRefreshToken(
+      {
+        id: sessionId,
+        userId: user.id,
+        apiUserId: null,
+        clientId: oauthClientId,
+        audience: policy.audience,
         createdAt: new Date(now),
-        expiresAt: new Date(refreshExpiresAt),
-      });
-    });
+        expiresAt: new Date(sessionExpiresAt),
+        userAgent: client.userAgent,
+        ip: client.ip,
+      },
+      { tokenHash: sha256Hex(refreshToken), expiresAt: new Date(refreshExpiresAt) },
+    );
     return { sessionId, accessGeneration: 0, refreshToken, refreshExpiresAt, user, principal: { kind: 'user', user } };
   }
 
