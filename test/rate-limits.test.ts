@@ -6,7 +6,9 @@ import { dummyjsonLogin } from '../generated/client/sdk.gen.js';
 import { RateLimitedError } from '../src/core/errors.js';
 import { RateLimits } from '../src/core/rate-limits.js';
 import { SharedRateLimitStore } from '../src/store/rate-limits.js';
-import { startTestServer, type TestServer } from './helpers/gatehouse.js';
+import { openDatabase } from '../src/store/database.js';
+import { migrate } from '../src/store/migrate.js';
+import { startTestServer, testDatabase, type TestServer } from './helpers/gatehouse.js';
 
 const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
 
@@ -40,6 +42,46 @@ describe.runIf(onPostgres)('rate limits on a PostgreSQL server', () => {
     await new Promise((r) => setTimeout(r, 5_100));
     expect(await sweep.sweep()).toBeGreaterThanOrEqual(41);
     expect(await rows()).toEqual([]);
+  });
+});
+
+describe.runIf(onPostgres)('shared counters, counted in batches', () => {
+  it('give every concurrent attempt its own place in the window, across stores as across instances', async () => {
+    const database = await testDatabase();
+    const db = await openDatabase({ kind: 'postgres', url: database.url });
+    await migrate(db);
+    await db.close();
+    const stores = [SharedRateLimitStore.open(database.url), SharedRateLimitStore.open(database.url)];
+    try {
+      const limit = { points: 10, durationS: 60 };
+      const [a, b] = stores.map(
+        (store) =>
+          new RateLimits(
+            { enabled: true, loginPerIp: limit, loginPerAccount: limit, refreshPerIp: limit, refreshPerAccount: limit },
+            { limiters: store.limiters },
+          ),
+      ) as [RateLimits, RateLimits];
+      const key = `batch-${Date.now()}`;
+      // 30 attempts at once, split over two stores, several keys in each statement.
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 30 }, (_, i) => ((i % 2 ? a : b).consume(i % 3 ? 'refresh:account' : 'login:account', `${key}-${i % 3 ? 'r' : 'l'}`))),
+      );
+      const refused = (i: number) => outcomes[i]!.status === 'rejected';
+      const ofLogin = outcomes.map((_, i) => i).filter((i) => i % 3 === 0);
+      const ofRefresh = outcomes.map((_, i) => i).filter((i) => i % 3 !== 0);
+      expect(ofLogin.filter(refused)).toEqual([]); // 10 login attempts: exactly at the limit
+      expect(ofRefresh.filter(refused)).toHaveLength(10); // 20 refresh attempts: 10 over
+      for (const i of ofRefresh.filter(refused)) expect((outcomes[i] as PromiseRejectedResult).reason).toBeInstanceOf(RateLimitedError);
+      // Refused attempts count too (as in rate-limiter-flexible): the refresh key stays full.
+      await expect(a.consume('refresh:account', `${key}-r`)).rejects.toBeInstanceOf(RateLimitedError);
+      // A refund gives one place back, seen by the other store.
+      await a.refund('login:account', `${key}-l`);
+      await b.consume('login:account', `${key}-l`);
+      await expect(a.consume('login:account', `${key}-l`)).rejects.toBeInstanceOf(RateLimitedError);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+      await database.drop();
+    }
   });
 });
 

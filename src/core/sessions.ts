@@ -179,8 +179,9 @@ export class Sessions {
   }
 
   /**
-   * Exchanges a refresh token for a new one. Throws RefreshTokenInvalid (unknown, foreign,
-   * revoked, replayed, inactive user) or RefreshTokenExpired.
+   * Exchanges a refresh token for a new one, counting the attempt against the client's IP and
+   * (once the token names it) the account. Throws RateLimitedError, RefreshTokenInvalid
+   * (unknown, foreign, revoked, replayed, inactive user) or RefreshTokenExpired.
    */
   async rotate(
     refreshToken: string,
@@ -224,7 +225,9 @@ export class Sessions {
     oauthClientId: number | null,
   ): Promise<{ outcome?: RotateOutcome; counted: boolean }> {
     const now = this.clock.now();
-    const found = await this.store.peekRefreshToken(tokenHash);
+    // The count per client IP runs beside the read, not before it: one round trip less to
+    // wait for, and a refusal still comes before anything is written.
+    const [found] = await Promise.all([this.store.peekRefreshToken(tokenHash), this.limits.consume('refresh:ip', client.ip ?? 'unknown')]);
     const refusal = found && found.clientId !== oauthClientId ? { kind: 'invalid' as const } : this.refusal(found, policy, client, now);
     if (refusal) return { outcome: refusal, counted: false };
     const t = found!;

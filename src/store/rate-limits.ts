@@ -1,5 +1,14 @@
-// Rate-limit counters in PostgreSQL (table rate_limits, migration 0004), shared by every
-// instance on the server, through rate-limiter-flexible's RateLimiterPostgres.
+// Rate-limit counters in PostgreSQL (table rate_limits, migration 0005), shared by every
+// instance on the server, in the layout of rate-limiter-flexible's RateLimiterPostgres
+// (`<bucket>:<key>`, `points`, `expire` in epoch milliseconds) and with its fixed-window rule.
+//
+// The counting itself is ours, not the library's, for one reason: the library sends one
+// upsert per attempt, and on a refresh or a client_credentials grant those upserts were most
+// of the database work (docs/performance.md). Here the attempts that arrive in the same turn
+// of the event loop go out as one upsert of every key they touch, each key's attempts summed.
+// Every attempt still gets its own exact position in its window, as if counted alone: the
+// statement returns each key's total, and the attempts of the batch are numbered up to it in
+// the order they were asked. The library's in-memory limiter stays the fallback.
 //
 // The counters have a small connection pool of their own. Sessions.rotate counts a refresh
 // while it holds a transaction on the main pool; were the counter queries to wait for that
@@ -7,14 +16,15 @@
 // eleventh.
 //
 // When the server cannot be reached (or answers slower than STORE_TIMEOUT_MS), each bucket
-// falls back to an in-memory limiter with the same limits (rate-limiter-flexible's insurance
-// limiter): limits stay on, but per instance, until the server is back. Failing closed would
-// buy nothing: a login needs the database anyway, and refusing every refresh during a
-// blip would log everyone out. Failing open would make every outage an open door for guessing.
+// falls back to an in-memory limiter with the same limits (as rate-limiter-flexible's
+// insurance limiter does): limits stay on, but per instance, until the server is back.
+// Failing closed would buy nothing: a login needs the database anyway, and refusing every
+// refresh during a blip would log everyone out. Failing open would make every outage an open
+// door for guessing.
 import pg from 'pg';
-import { RateLimiterMemory, RateLimiterPostgres } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimit } from '../config.js';
-import type { LimiterFactory, RateLimitBucket } from '../core/rate-limits.js';
+import type { Limiter, LimiterFactory, RateLimitBucket } from '../core/rate-limits.js';
 
 export const RATE_LIMIT_TABLE = 'rate_limits';
 const STORE_TIMEOUT_MS = 1_000;
@@ -24,8 +34,11 @@ export class SharedRateLimitStore {
   readonly #pool: pg.Pool;
   readonly #sweeper: NodeJS.Timeout;
 
+  readonly #counts: CountBatcher;
+
   private constructor(pool: pg.Pool) {
     this.#pool = pool;
+    this.#counts = new CountBatcher(pool);
     this.#sweeper = setInterval(() => void this.sweep().catch(() => undefined), SWEEP_EVERY_MS).unref();
   }
 
@@ -47,18 +60,7 @@ export class SharedRateLimitStore {
     return new SharedRateLimitStore(pool);
   }
 
-  readonly limiters: LimiterFactory = (bucket: RateLimitBucket, limit: RateLimit) =>
-    new RateLimiterPostgres({
-      storeClient: this.#pool,
-      storeType: 'pool',
-      tableName: RATE_LIMIT_TABLE,
-      tableCreated: true, // by our migration, not at run time by the library
-      clearExpiredByTimeout: false, // sweep() below, once per process instead of per bucket
-      keyPrefix: bucket,
-      points: limit.points,
-      duration: limit.durationS,
-      insuranceLimiter: new RateLimiterMemory({ points: limit.points, duration: limit.durationS }),
-    });
+  readonly limiters: LimiterFactory = (bucket: RateLimitBucket, limit: RateLimit) => new SharedLimiter(this.#counts, bucket, limit);
 
   /**
    * Deletes every counter whose window has ended (such a row counts for nothing: the next
@@ -73,5 +75,111 @@ export class SharedRateLimitStore {
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
     if (!this.#pool.ended) await this.#pool.end();
+  }
+}
+
+/** One attempt waiting for its batch: what it adds, and where it learns its count. */
+interface PendingCount {
+  points: number;
+  resolve: (count: { points: number; expire: number }) => void;
+  reject: (err: unknown) => void;
+}
+
+const UPSERT_COUNTS = `INSERT INTO ${RATE_LIMIT_TABLE} AS r (key, points, expire)
+  SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[])
+  ON CONFLICT (key) DO UPDATE SET
+    points = CASE WHEN r.expire <= $4 THEN excluded.points ELSE r.points + excluded.points END,
+    expire = CASE WHEN r.expire <= $4 THEN excluded.expire ELSE r.expire END
+  RETURNING key, points, expire`;
+
+/** Sums the attempts asked for in one turn of the event loop into one upsert. */
+class CountBatcher {
+  #pending = new Map<string, { windowMs: number; counts: PendingCount[] }>();
+  #scheduled = false;
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  /** Adds `points` (negative: gives back) to `key`; resolves with the key's count after it, and the window's end. */
+  add(key: string, points: number, windowMs: number): Promise<{ points: number; expire: number }> {
+    return new Promise((resolve, reject) => {
+      const entry = this.#pending.get(key);
+      if (entry) entry.counts.push({ points, resolve, reject });
+      else this.#pending.set(key, { windowMs, counts: [{ points, resolve, reject }] });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => {
+          this.#scheduled = false;
+          this.#send();
+        });
+      }
+    });
+  }
+
+  #send(): void {
+    const batch = this.#pending;
+    this.#pending = new Map();
+    const now = Date.now();
+    const keys: string[] = [];
+    const sums: number[] = [];
+    const expires: number[] = [];
+    // Keys in one order in every statement, so that two batches in flight (on this instance or
+    // another) lock their common rows in the same order and never deadlock.
+    for (const key of [...batch.keys()].sort()) {
+      const { windowMs, counts } = batch.get(key)!;
+      keys.push(key);
+      sums.push(counts.reduce((sum, c) => sum + c.points, 0));
+      expires.push(now + windowMs);
+    }
+    this.pool.query<{ key: string; points: number; expire: string }>({ name: 'gatehouse_rate_limit_counts', text: UPSERT_COUNTS, values: [keys, sums, expires, now] }).then(
+      (result) => {
+        for (const row of result.rows) {
+          const { counts } = batch.get(row.key)!;
+          const expire = Number(row.expire);
+          // The batch's attempts took the counts just below the total, in the order asked.
+          let points = row.points - counts.reduce((sum, c) => sum + c.points, 0);
+          for (const c of counts) {
+            points += c.points;
+            c.resolve({ points, expire });
+          }
+        }
+      },
+      (err: unknown) => {
+        for (const { counts } of batch.values()) for (const c of counts) c.reject(err);
+      },
+    );
+  }
+}
+
+/** One bucket's limit over the shared counters, with an in-memory limiter for when the server is away. */
+class SharedLimiter implements Limiter {
+  readonly #insurance: RateLimiterMemory;
+
+  constructor(
+    private readonly counts: CountBatcher,
+    private readonly bucket: RateLimitBucket,
+    private readonly limit: RateLimit,
+  ) {
+    this.#insurance = new RateLimiterMemory({ points: limit.points, duration: limit.durationS });
+  }
+
+  async consume(key: string, points: number): Promise<unknown> {
+    let count;
+    try {
+      count = await this.counts.add(`${this.bucket}:${key}`, points, this.limit.durationS * 1000);
+    } catch {
+      return this.#insurance.consume(key, points);
+    }
+    const msBeforeNext = Math.max(0, count.expire - Date.now());
+    const res = new RateLimiterRes(Math.max(0, this.limit.points - count.points), msBeforeNext, count.points);
+    if (count.points > this.limit.points) throw res;
+    return res;
+  }
+
+  async reward(key: string, points: number): Promise<unknown> {
+    try {
+      return await this.counts.add(`${this.bucket}:${key}`, -points, this.limit.durationS * 1000);
+    } catch {
+      return this.#insurance.reward(key, points);
+    }
   }
 }

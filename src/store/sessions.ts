@@ -134,10 +134,13 @@ export class SessionStore {
 
   /** Only for a shared database, where nothing is cached: concurrent lookups share a query. */
   readonly #batcher: ReadBatcher<string, SessionAuthState> | undefined;
+  /** Likewise for the unlocked read of a refresh token that starts every rotation. */
+  readonly #refreshBatcher: ReadBatcher<string, LockedRefreshToken> | undefined;
 
   constructor(private readonly db: Database) {
     this.#cache = db.exclusive ? new RowCache(50_000) : undefined;
     this.#batcher = db.exclusive ? undefined : new ReadBatcher((ids) => this.#loadAuthStates(ids), 200);
+    this.#refreshBatcher = db.exclusive ? undefined : new ReadBatcher((hashes) => this.#refreshTokensWithSessions(this.db, hashes, ''), 200);
     this.#unusedRefreshTokens = db.exclusive ? new Map() : undefined;
   }
 
@@ -301,10 +304,15 @@ export class SessionStore {
         user: s.principal.user,
       };
     }
-    return this.#refreshTokenWithSession(this.db, tokenHash, '');
+    if (this.#refreshBatcher) return this.#refreshBatcher.get(tokenHash);
+    return (await this.#refreshTokensWithSessions(this.db, [tokenHash], '')).get(tokenHash);
   }
 
   async #refreshTokenWithSession(q: Queryable, tokenHash: string, locking: string): Promise<LockedRefreshToken | undefined> {
+    return (await this.#refreshTokensWithSessions(q, [tokenHash], locking)).get(tokenHash);
+  }
+
+  async #refreshTokensWithSessions(q: Queryable, tokenHashes: string[], locking: string): Promise<Map<string, LockedRefreshToken>> {
     const rows = await q.query<
       AuthStateRow & { token_hash: string; token_expires_at: Date; rotated_at: Date | null }
     >(
@@ -314,26 +322,28 @@ export class SessionStore {
         FROM refresh_tokens rt
         JOIN sessions s ON s.id = rt.session_id
         JOIN users u ON u.id = s.user_id
-        WHERE rt.token_hash = $1
+        WHERE rt.token_hash = ANY($1::text[])
         ${locking}`,
-      [tokenHash],
+      [tokenHashes],
     );
-    const r = rows[0];
-    return (
-      r && {
-        tokenHash: r.token_hash,
-        sessionId: r.session_id,
-        audience: r.audience,
-        expiresAt: r.token_expires_at.getTime(),
-        rotatedAt: r.rotated_at?.getTime() ?? null,
-        sessionExpiresAt: r.expires_at.getTime(),
-        sessionRevokedAt: r.revoked_at?.getTime() ?? null,
-        accessGeneration: r.access_generation,
-        userAgent: r.user_agent,
-        ip: r.session_ip,
-        clientId: r.client_id,
-        user: toUser(r),
-      }
+    return new Map(
+      rows.map((r) => [
+        r.token_hash,
+        {
+          tokenHash: r.token_hash,
+          sessionId: r.session_id,
+          audience: r.audience,
+          expiresAt: r.token_expires_at.getTime(),
+          rotatedAt: r.rotated_at?.getTime() ?? null,
+          sessionExpiresAt: r.expires_at.getTime(),
+          sessionRevokedAt: r.revoked_at?.getTime() ?? null,
+          accessGeneration: r.access_generation,
+          userAgent: r.user_agent,
+          ip: r.session_ip,
+          clientId: r.client_id,
+          user: toUser(r),
+        },
+      ]),
     );
   }
 

@@ -18,7 +18,6 @@ export function refreshToken(s: Services): RequestHandler {
     const token = body.refresh_token || query.refresh_token;
     if (!token) throw new DialectError(403, 'Refresh token is required.', 'cocart_jwt_auth_missing_refresh_token');
     const client = clientInfo(req);
-    await s.limits.consume('refresh:ip', client.ip ?? 'unknown');
     const issued = await s.sessions.rotate(token, policy, client);
     const access = await issueAccessToken(s, policy, issued, client);
     const answer: CocartTokenPair = { token: access.token, refresh_token: issued.refreshToken };

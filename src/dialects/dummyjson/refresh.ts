@@ -16,7 +16,6 @@ export function refresh(s: Services): RequestHandler {
     const token = body.refreshToken || cookie(req, 'refreshToken');
     if (!token) throw new DialectError(401, MESSAGES.refreshTokenRequired);
     const client = clientInfo(req);
-    await s.limits.consume('refresh:ip', client.ip ?? 'unknown');
     const issued = await s.sessions.rotate(token, dummyjsonPolicy, client);
     const access = await issueAccessToken(s, issued, expiresInMins);
     setAuthCookies(res, s.config, {

@@ -79,7 +79,6 @@ export function token(s: Services): RequestHandler {
       case 'refresh_token': {
         const refreshToken = required(body.refresh_token, 'refresh_token');
         noScopes(body.scope);
-        await s.limits.consume('refresh:ip', info.ip ?? 'unknown');
         const session = await s.sessions.rotate(refreshToken, policy, info, client.id);
         return void res.json(await tokenAnswer(s, session, client, { refreshToken: session.refreshToken }));
       }
