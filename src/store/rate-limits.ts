@@ -122,30 +122,37 @@ class CountBatcher {
     const keys: string[] = [];
     const sums: number[] = [];
     const expires: number[] = [];
+    const sumOf = new Map<string, number>();
     // Keys in one order in every statement, so that two batches in flight (on this instance or
     // another) lock their common rows in the same order and never deadlock.
     for (const key of [...batch.keys()].sort()) {
       const { windowMs, counts } = batch.get(key)!;
+      const sum = counts.reduce((total, c) => total + c.points, 0);
       keys.push(key);
-      sums.push(counts.reduce((sum, c) => sum + c.points, 0));
+      sums.push(sum);
       expires.push(now + windowMs);
+      sumOf.set(key, sum);
     }
+    const answer = (key: string, total: number, expire: number) => {
+      const { counts } = batch.get(key)!;
+      batch.delete(key);
+      // The batch's attempts took the counts just below the total, in the order asked.
+      let points = total - sumOf.get(key)!;
+      for (const c of counts) {
+        points += c.points;
+        c.resolve({ points, expire });
+      }
+    };
+    const fail = (err: unknown) => {
+      for (const { counts } of batch.values()) for (const c of counts) c.reject(err);
+    };
     this.pool.query<{ key: string; points: number; expire: string }>({ name: 'gatehouse_rate_limit_counts', text: UPSERT_COUNTS, values: [keys, sums, expires, now] }).then(
       (result) => {
-        for (const row of result.rows) {
-          const { counts } = batch.get(row.key)!;
-          const expire = Number(row.expire);
-          // The batch's attempts took the counts just below the total, in the order asked.
-          let points = row.points - counts.reduce((sum, c) => sum + c.points, 0);
-          for (const c of counts) {
-            points += c.points;
-            c.resolve({ points, expire });
-          }
-        }
+        for (const row of result.rows) answer(row.key, row.points, Number(row.expire));
+        // An upsert answers every key; should one be missing, its attempts fall back rather than hang.
+        fail(new Error('rate-limit count missing from the answer'));
       },
-      (err: unknown) => {
-        for (const { counts } of batch.values()) for (const c of counts) c.reject(err);
-      },
+      fail,
     );
   }
 }
