@@ -77,16 +77,51 @@ export function groupHelp(g: Group): string {
   return `Usage: gatehouse ${g.name} <command> [options]\n\n${g.summary}\n\nCommands:\n${lines.join('\n')}\n\nRun 'gatehouse ${g.name} <command> --help' for a command's options.\n`;
 }
 
+/**
+ * Moves every argument that cannot be an option after a "--", keeping their order, so that
+ * an id pasted from a listing works as it is: key ids are RFC 7638 thumbprints in base64url,
+ * and 1 in 64 starts with "-" ("-Gx3…"). Option-shaped arguments stay where they are, so a
+ * mistyped "--jsn" or "-x" is still an unknown option; so does the value of a string option,
+ * which parseArgs checks itself.
+ */
+function positionalsLast(args: string[], options: ParseArgsOptionsConfig): string[] {
+  const shorts = new Map(Object.entries(options).flatMap(([name, o]) => (o.short ? [[o.short, name] as const] : [])));
+  const takesValue = (name: string | undefined) => name !== undefined && options[name]?.type === 'string';
+  const flags: string[] = [];
+  const positionals: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') {
+      positionals.push(...args.slice(i + 1));
+      break;
+    }
+    const long = /^--([a-z][a-z0-9-]*)(=.*)?$/.exec(arg);
+    const short = /^-([a-zA-Z])$/.exec(arg);
+    const grouped = /^-[a-zA-Z]+$/.test(arg) && [...arg.slice(1)].every((ch) => shorts.has(ch));
+    if (long || short || grouped) {
+      flags.push(arg);
+      const name = long ? (long[2] === undefined ? long[1] : undefined) : shorts.get(arg.slice(-1));
+      if (takesValue(name) && i + 1 < args.length) flags.push(args[++i]!);
+    } else {
+      positionals.push(arg);
+    }
+  }
+  return positionals.length > 0 ? [...flags, '--', ...positionals] : flags;
+}
+
 /** Parses a command's arguments; throws UsageError. Returns undefined when --help was asked. */
 export function parse(path: string, c: Command, args: string[]): { values: Values; positionals: string[] } | undefined {
   let parsed;
   try {
-    parsed = parseArgs({ args, options: { ...COMMON, ...c.options }, allowPositionals: true, strict: true });
+    const options = { ...COMMON, ...c.options };
+    parsed = parseArgs({ args: positionalsLast(args, options), options, allowPositionals: true, strict: true });
   } catch (err) {
-    // Node's messages name the option. Its advice about "--" quotes only the option's first
-    // letters ('-- "-E"' for an argument "-Eab3"), so say it in our own words.
-    let message = err instanceof Error ? err.message.split('. To specify')[0]!.replace(/\.$/, '') : String(err);
-    if (/^Unknown option/.test(message)) message += "; an argument that starts with '-' goes after '--'";
+    // Node's messages name the option. Its advice about "--" quotes the option as it parsed
+    // it, so say it in our own words.
+    let message = err instanceof Error ? err.message.split(/\.( To specify|\n)/)[0]! : String(err);
+    if (/^Unknown option '-[^-]/.test(message)) message += "; an argument that starts with '-' goes after '--'";
+    const ambiguous = /^Option '(--[a-z-]+)' argument is ambiguous/.exec(message);
+    if (ambiguous) message += `; a value that starts with '-' is written ${ambiguous[1]}=<value>`;
     throw new UsageError(message, path);
   }
   if ((parsed.values as Values).help) return undefined;

@@ -38,8 +38,7 @@ const revoke: Command = {
   name: 'revoke',
   summary: 'revoke one session: its access and refresh tokens are refused from now on',
   usage: '<session-id> [--json]',
-  details: `  <session-id>   an ID from 'gatehouse sessions list' (an older ID that
-                 starts with '-' goes after '--')
+  details: `  <session-id>   an ID from 'gatehouse sessions list'
 
 Example:
   gatehouse sessions revoke 5f0c2d9e8a7b41c6b3e2d1f0a9b8c7d6`,

@@ -64,6 +64,11 @@ describe('gatehouse keys', () => {
 
     expect(await cli(['keys', 'retire', k2])).toMatchObject({ code: 1, stderr: expect.stringContaining(`key ${k2} is the one signing now`) });
     expect(await cli(['keys', 'retire', 'nope'])).toMatchObject({ code: 1, stderr: 'gatehouse: no signing key nope\n' });
+    // Kids are RFC 7638 thumbprints in base64url: 1 in 64 starts with "-", and is pasted as it is.
+    expect(await cli(['keys', 'retire', '-Gx3nope', '--json'])).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/^\{"error":"[a-z_]+","message":"no signing key -Gx3nope"\}\n$/),
+    });
     const table = await cli(['keys', 'list']);
     expect(table.stdout).toMatch(/^KID +STATE +CREATED +ACTIVATES_AT +RETIRE_AFTER\n/);
     expect(table.stdout).toMatch(new RegExp(`\\n${k0} +verifying-only `));

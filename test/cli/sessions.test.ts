@@ -57,10 +57,15 @@ describe('gatehouse sessions', () => {
     expect(firstSession.audience).toBe('gatehouse:dummyjson');
     expect(json(await cli(['sessions', 'revoke', firstSession.id, '--json']))).toEqual({ revoked: [firstSession.id] });
     expect(await cli(['sessions', 'revoke', firstSession.id])).toMatchObject({ code: 1, stderr: `gatehouse: no live session "${firstSession.id}"\n` });
-    // Ids are hex, so a pasted one is never taken for an option; an older id that starts with
-    // "-" is passed after "--".
+    // Ids are hex now; an older id that starts with "-" (they were base64url) is still an id,
+    // pasted as it is or after "--", and options around it still count.
     for (const s of sessions) expect(s.id).toMatch(/^[0-9a-f]{32}$/);
+    expect(await cli(['sessions', 'revoke', '-Eab3'])).toMatchObject({ code: 1, stderr: 'gatehouse: no live session "-Eab3"\n' });
     expect(await cli(['sessions', 'revoke', '--', '-Eab3'])).toMatchObject({ code: 1, stderr: 'gatehouse: no live session "-Eab3"\n' });
+    expect(await cli(['sessions', 'revoke', '--json', '-Eab3'])).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/^\{"error":"[a-z_]+","message":"no live session \\"-Eab3\\""\}\n$/),
+    });
     expect(await cli(['sessions', 'list', 'nobody'])).toMatchObject({ code: 1, stderr: 'gatehouse: no user "nobody"\n' });
 
     await withServer(db.env, async (t) => {
