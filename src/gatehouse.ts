@@ -48,7 +48,10 @@ export async function startGatehouse(config: Config, opts: { clock?: Clock; logg
   server.on('clientError', answerUnparsable);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
+    // A deeper accept queue than Node's 511 (the kernel caps it at net.core.somaxconn): a burst
+    // of new connections beyond the queue has its SYNs dropped, and each waits a full second
+    // for the retransmit.
+    server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => resolve());
   });
   const { address, port } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
@@ -71,6 +74,7 @@ export async function startGatehouse(config: Config, opts: { clock?: Clock; logg
 }
 
 const MAX_HEADER_BYTES = 128 * 1024;
+const LISTEN_BACKLOG = 4096;
 
 /**
  * A request the HTTP parser refused (headers over MAX_HEADER_BYTES, a malformed request line,

@@ -83,8 +83,8 @@ describe('GET /docs in headless Chromium', () => {
     const tags = await page.locator('.opblock-tag').evaluateAll((els) => els.map((e) => e.getAttribute('data-tag')));
     expect(tags).toEqual((doc.tags as { name: string }[]).map((tag) => tag.name)); // DummyJSON, CoCart, Maho, …, System
     // The deliberate differences are on the page, not behind a click.
-    await expect.poll(() => page.getByText('Deliberate differences from DummyJSON:').first().isVisible()).toBe(true);
-    await expect.poll(() => page.getByText('Differences from Maho').first().isVisible()).toBe(true);
+    await expect.poll(() => page.getByText('Deliberate differences from DummyJSON:').first().isVisible(), { timeout: 15_000 }).toBe(true);
+    await expect.poll(() => page.getByText('Differences from Maho').first().isVisible(), { timeout: 15_000 }).toBe(true);
 
     const servers = await page.locator('.servers select option').allTextContents();
     expect(servers).toEqual([`${server.url} - This server`]);
@@ -97,8 +97,8 @@ describe('GET /docs in headless Chromium', () => {
     await login.locator('.execute').click();
     expect((await answered).status()).toBe(200);
     const shown = login.locator('.live-responses-table tbody .response-col_status').first();
-    await expect.poll(() => shown.textContent()).toBe('200');
-    await expect.poll(() => login.locator('.live-responses-table tbody .response-col_description').first().textContent()).toContain('"accessToken"');
+    await expect.poll(() => shown.textContent(), { timeout: 15_000 }).toBe('200');
+    await expect.poll(() => login.locator('.live-responses-table tbody .response-col_description').first().textContent(), { timeout: 15_000 }).toContain('"accessToken"');
     await login.locator('.live-responses-table').scrollIntoViewIfNeeded();
     mkdirSync(RESULTS_DIR, { recursive: true });
     await page.screenshot({ path: new URL('docs-try-it.png', RESULTS_DIR).pathname });

@@ -5,7 +5,7 @@ import { spawnServer } from './helpers/process.js';
 
 describe('SIGTERM', () => {
   it('answers what is on its way, finishes in-flight logins, then exits 0 and accepts nothing more', async () => {
-    const server = await spawnServer({ DATABASE_URL: 'memory://', RATE_LIMITS: 'off', LOG_LEVEL: 'info', SHUTDOWN_DELAY_MS: '1000' });
+    const server = await spawnServer({ DATABASE_URL: 'memory://', RATE_LIMITS: 'off', LOG_LEVEL: 'info', SHUTDOWN_DELAY_MS: '3000' });
     const { url } = server;
     // Each login costs one argon2id hash (~15 ms of CPU): 16 of them are still running when
     // the signal arrives.

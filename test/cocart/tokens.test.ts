@@ -71,7 +71,10 @@ describe('POST /wp-json/cocart/jwt/validate-token', () => {
     await expectRefused('');
     await expectRefused('not-a-jwt');
     const [h, p, sig] = extras.jwt_token.split('.');
-    await expectRefused(`${h}.${p}.${sig!.slice(0, -4)}AAAA`);
+    // The signature with its first byte flipped (never a no-op, unlike overwriting characters).
+    const flipped = Buffer.from(sig!, 'base64url');
+    flipped[0] = flipped[0]! ^ 0x01;
+    await expectRefused(`${h}.${p}.${flipped.toString('base64url')}`);
     await expectRefused(extras.jwt_refresh); // a refresh token is not an access token
     const dummy = await loginAs(t.client, 'emilys');
     await expectRefused(dummy.accessToken); // another dialect's token
