@@ -31,6 +31,9 @@ describe('GET /docs over HTTP', () => {
     expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(PAGE_POLICY).toContain("default-src 'none';");
     expect(response.headers.get('content-security-policy')).toBe(PAGE_POLICY);
+    // The one HTML document also gets the headers meant for documents.
+    expect(response.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+    expect(response.headers.get('x-frame-options')).toBe('DENY');
     const html = String(data);
     const loaded = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
     expect(loaded).toEqual(['data:,', '/docs/assets/swagger-ui.css', '/docs/assets/swagger-ui-bundle.js', '/docs/assets/docs.js']);

@@ -81,15 +81,20 @@ describe('CORS', () => {
 });
 
 describe('security headers', () => {
-  it('sends the usual hardening headers and no X-Powered-By', async () => {
-    const response = await fetch(`${t.url}/healthz`);
-    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
-    expect(response.headers.get('x-frame-options')).toBe('SAMEORIGIN');
-    expect(response.headers.get('strict-transport-security')).toContain('max-age=');
-    expect(response.headers.get('content-security-policy')).toContain("default-src 'self'");
-    expect(response.headers.get('referrer-policy')).toBe('no-referrer');
-    expect(response.headers.get('x-powered-by')).toBeNull();
-    expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  it("sends a JSON API's hardening headers (OWASP REST Security Cheat Sheet) and no X-Powered-By", async () => {
+    for (const response of [await fetch(`${t.url}/healthz`), await fetch(`${t.url}/auth/me`)]) {
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(response.headers.get('x-frame-options')).toBe('DENY');
+      expect(response.headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');
+      expect(response.headers.get('content-security-policy')).toBe("default-src 'none';frame-ancestors 'none'");
+      expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(response.headers.get('cross-origin-resource-policy')).toBe('same-origin');
+      expect(response.headers.get('x-powered-by')).toBeNull();
+      expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+      // Headers for HTML documents only; GET /docs sends them.
+      expect(response.headers.get('cross-origin-opener-policy')).toBeNull();
+      expect(response.headers.get('x-dns-prefetch-control')).toBeNull();
+    }
   });
 });
 

@@ -19,9 +19,19 @@ function memoizeValidatorRouteCompilation(): void {
   if (ptr.memoized) return;
   const compile = ptr.pathToRegexp;
   const memo = new Map<string, unknown>();
+  // The validator passes { sensitive, strict } on every call (many times per request), so the
+  // key is built from those without JSON.stringify; any other options keep the general key.
+  const optionsKey = (opts: Record<string, unknown> | undefined): string => {
+    if (opts === undefined) return '';
+    const names = Object.keys(opts);
+    if (names.length === 2 && typeof opts.sensitive === 'boolean' && typeof opts.strict === 'boolean') {
+      return opts.sensitive ? (opts.strict ? 'ss' : 's-') : opts.strict ? '-s' : '--';
+    }
+    return JSON.stringify(opts);
+  };
   ptr.pathToRegexp = (path, opts) => {
     if (typeof path !== 'string') return compile(path, opts); // other callers' arrays and token data
-    const key = `${path}\u0000${JSON.stringify(opts ?? {})}`;
+    const key = `${path}\u0000${optionsKey(opts as Record<string, unknown> | undefined)}`;
     let compiled = memo.get(key);
     if (compiled === undefined) memo.set(key, (compiled = compile(path, opts)));
     return compiled;
@@ -37,7 +47,7 @@ const DOCUMENT_PATH = new URL('../../generated/openapi.json', import.meta.url);
 export const apiDocument: Readonly<Record<string, unknown>> = JSON.parse(readFileSync(DOCUMENT_PATH, 'utf8'));
 
 export function openApiValidator(opts: { validateResponses: boolean }): RequestHandler[] {
-  return OpenApiValidator.middleware({
+  const middlewares = OpenApiValidator.middleware({
     // The validator deletes components.examples from the document it is given: give it a copy.
     apiSpec: structuredClone(apiDocument) as never,
     // Unknown query parameters are ignored, as the original APIs do (cache-busters like ?_=1).
@@ -47,7 +57,13 @@ export function openApiValidator(opts: { validateResponses: boolean }): RequestH
     validateSecurity: false,
     validateApiSpec: false,
     ignoreUndocumented: false,
+    // No operation takes multipart bodies (and canonicalContentType turns any undeclared type
+    // into a 415 before this), so multer is not installed at all.
+    fileUploader: false,
   }) as RequestHandler[];
+  // With validateSecurity off, 5.6.2's security middleware only waits for a promise and calls
+  // next(): one more layer and microtask hop on every request, so it is left out.
+  return middlewares.filter((m) => m.name !== 'securityMiddleware');
 }
 
 /**

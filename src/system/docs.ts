@@ -37,18 +37,23 @@ const PAGE = `<!doctype html>
  * origin only (no inline script or style, no eval), and images from data: URLs, which its
  * stylesheet uses for icons.
  */
-const pagePolicy = helmet.contentSecurityPolicy({
-  useDefaults: false,
-  directives: {
-    defaultSrc: ["'none'"],
-    scriptSrc: ["'self'"],
-    styleSrc: ["'self'"],
-    imgSrc: ['data:'],
-    connectSrc: ["'self'"],
-    baseUri: ["'none'"],
-    formAction: ["'none'"],
-    frameAncestors: ["'none'"],
+const pagePolicy = helmet({
+  // The page is the one HTML document here, so it also gets helmet's document headers
+  // (Cross-Origin-Opener-Policy, Origin-Agent-Cluster, ...) that the JSON answers go without.
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'none'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ['data:'],
+      connectSrc: ["'self'"],
+      baseUri: ["'none'"],
+      formAction: ["'none'"],
+      frameAncestors: ["'none'"],
+    },
   },
+  xFrameOptions: { action: 'deny' },
 });
 
 const page: RequestHandler = (_req, res) => {
