@@ -98,19 +98,20 @@ export class ServicePrincipals {
     opts: { refundIp?: boolean } = {},
   ): Promise<ServicePrincipal> {
     const ip = client.ip ?? 'unknown';
-    await this.limits.consume('login:ip', ip);
     // Failed attempts per principal *and address*: a client_id is no secret (it is in every
     // token of its client), so a lockout per name alone would let anyone lock any client
     // out. Secrets are 256 random bits, so guessing needs no tighter limit than this.
     const account = `${kind}:${name.toLowerCase()}@${ip}`;
-    await this.limits.consume('login:account', account);
+    // Both counts before any work, counted together (one round trip, one upsert on a shared
+    // database): both keys belong to this address, so counting the second when the first
+    // refuses only ever makes the address's limits stricter.
+    await settleAll([this.limits.consume('login:ip', ip), this.limits.consume('login:account', account)]);
     const found = name.includes('\0') ? undefined : await this.store.findByName(kind, name);
     const expected = Buffer.from(found?.secretHash ?? DECOY_HASH, 'hex');
     const given = Buffer.from(sha256Hex(secret), 'hex');
     const match = timingSafeEqual(expected, given);
     if (!found || !match || !found.active) throw new GatehouseError(ErrorCode.InvalidClient);
-    await this.limits.refund('login:account', account);
-    if (opts.refundIp) await this.limits.refund('login:ip', ip);
+    await settleAll([this.limits.refund('login:account', account), opts.refundIp ? this.limits.refund('login:ip', ip) : undefined]);
     const { secretHash: _secret, ...principal } = found;
     return principal;
   }
@@ -169,4 +170,11 @@ export class ServicePrincipals {
     this.sessions.serviceChanged(id);
     return deleted;
   }
+}
+
+/** Waits for every promise, then throws the first rejection if any (no rejection left unhandled). */
+async function settleAll(promises: Array<Promise<unknown> | undefined>): Promise<void> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
