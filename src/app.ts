@@ -27,6 +27,10 @@ export function createApp(s: Services, logger: Logger, opts: { isDraining?: () =
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
   app.set('etag', false);
+  // Paths are matched exactly as the contract writes them (the validator reads this setting
+  // too): Express's default would route /AUTH/ME to /auth/me, outside the dialect's error
+  // format and past the contract's documented answers.
+  app.set('case sensitive routing', true);
 
   app.use(s.metrics.http());
   app.use(requestLogger(logger));
@@ -87,7 +91,7 @@ export function createApp(s: Services, logger: Logger, opts: { isDraining?: () =
   // first; the rest (system paths, and paths in another letter case, which Express's routing
   // accepts) try every router in turn.
   const dialectRouters = DIALECTS.map((d) => ({ prefixes: d.prefixes, router: d.router(s) }));
-  const everyRouter = express.Router().use(systemRouter(s, { isDraining: opts.isDraining ?? (() => false) }), ...dialectRouters.map((r) => r.router));
+  const everyRouter = express.Router({ caseSensitive: true }).use(systemRouter(s, { isDraining: opts.isDraining ?? (() => false) }), ...dialectRouters.map((r) => r.router));
   app.use((req, res, next) => {
     const owner = dialectRouters.find((r) => r.prefixes.some((p) => ownsPath(p, req.path)));
     (owner?.router ?? everyRouter)(req, res, next);

@@ -21,6 +21,23 @@ describe('unknown paths and methods', () => {
     }
   });
 
+  it('matches paths as the contract writes them: another letter case is a 404, never a 5xx', async () => {
+    // Express matches routes case-insensitively by default; the contract's paths are exact.
+    for (const [method, path] of [
+      ['GET', '/AUTH/ME'],
+      ['GET', '/Auth/me'],
+      ['POST', '/auth/LOGIN'],
+      ['POST', '/wp-json/CoCart/v2/login'],
+      ['POST', '/API/rest/v2/auth/token'],
+      ['POST', '/OAuth/token'],
+      ['GET', '/HEALTHZ'],
+    ] as const) {
+      const response = await fetch(`${t.url}${path}`, { method, headers: { 'content-type': 'application/json' }, body: method === 'POST' ? '{}' : undefined });
+      expect(response.status, path).toBe(404);
+      expect(await response.json(), path).toEqual({ message: 'Not found' });
+    }
+  });
+
   it('answers 405 {message} with Allow for a wrong method', async () => {
     const response = await fetch(`${t.url}/auth/login`, { method: 'GET' });
     expect(response.status).toBe(405);

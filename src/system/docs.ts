@@ -69,5 +69,5 @@ const asset: RequestHandler = (req, res, next) => {
 };
 
 export function docsRouter(): Router {
-  return Router().get('/docs', pagePolicy, page).get('/docs/assets/:asset', asset);
+  return Router({ caseSensitive: true }).get('/docs', pagePolicy, page).get('/docs/assets/:asset', asset);
 }

@@ -8,7 +8,7 @@ import { openapiJson } from './openapi-json.js';
 import { readyz } from './readyz.js';
 
 export function systemRouter(s: Services, opts: { isDraining: () => boolean }): Router {
-  return Router()
+  return Router({ caseSensitive: true })
     .get('/healthz', healthz(s))
     .get('/readyz', readyz(s, opts.isDraining))
     .get('/metrics', metrics(s))

@@ -15,7 +15,7 @@ export const cocart: Dialect = {
   prefixes: ['/wp-json/cocart'],
   policy: cocartPolicy,
   router(s: Services) {
-    return Router()
+    return Router({ caseSensitive: true })
       .post('/wp-json/cocart/v2/login', reportedLogin(s, 'cocart', login(s)))
       .post('/wp-json/cocart/jwt/refresh-token', reportedRefresh(s, 'cocart', refreshToken(s)))
       .post('/wp-json/cocart/jwt/validate-token', validateToken(s))

@@ -15,7 +15,7 @@ export const dummyjson: Dialect = {
   prefixes: ['/auth'],
   policy: () => dummyjsonPolicy,
   router(s: Services) {
-    return Router()
+    return Router({ caseSensitive: true })
       .post('/auth/login', reportedLogin(s, 'dummyjson', login(s)))
       .get('/auth/me', me(s))
       .post('/auth/refresh', reportedRefresh(s, 'dummyjson', refresh(s)))

@@ -16,7 +16,7 @@ export const maho: Dialect = {
   prefixes: ['/api/rest/v2'],
   policy: mahoPolicy,
   router(s: Services) {
-    return Router()
+    return Router({ caseSensitive: true })
       .post('/api/rest/v2/auth/token', reportedLogin(s, 'maho', token(s), tokenGrant))
       .post('/api/rest/v2/auth/refresh', reportedRefresh(s, 'maho', refresh(s)))
       .post('/api/rest/v2/auth/logout', logout(s))

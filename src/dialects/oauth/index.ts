@@ -17,7 +17,7 @@ export const oauth: Dialect = {
   prefixes: ['/oauth', '/.well-known/oauth-authorization-server'],
   policy: oauthPolicy,
   router(s: Services) {
-    return Router()
+    return Router({ caseSensitive: true })
       .get('/.well-known/oauth-authorization-server', metadata(s))
       .post('/oauth/token', reportedToken(s))
       .post('/oauth/revoke', revoke(s))
