@@ -20,6 +20,11 @@ import { systemRouter } from './system/index.js';
 
 export const DIALECTS: readonly Dialect[] = [dummyjson, cocart, maho, oauth];
 
+/** The dialect whose prefixes hold `path`: it routes the request and renders its errors. */
+function dialectOwning(path: string): Dialect | undefined {
+  return DIALECTS.find((d) => d.prefixes.some((p) => ownsPath(p, path)));
+}
+
 /** `isDraining`: true once the instance is shutting down (GET /readyz then answers 503). */
 export function createApp(s: Services, logger: Logger, opts: { isDraining?: () => boolean } = {}): express.Express {
   const { config } = s;
@@ -59,11 +64,10 @@ export function createApp(s: Services, logger: Logger, opts: { isDraining?: () =
       maxAge: 600,
     }),
   );
-  const dialectPrefixes = DIALECTS.flatMap((d) => d.prefixes);
   app.use((req, res, next) => {
     // Dialect answers carry tokens and personal data: never cached (RFC 6749 section 5.1),
     // errors of body parsing included.
-    if (dialectPrefixes.some((p) => ownsPath(p, req.path))) res.setHeader('Cache-Control', 'no-store').setHeader('Pragma', 'no-cache');
+    if (dialectOwning(req.path)) res.setHeader('Cache-Control', 'no-store').setHeader('Pragma', 'no-cache');
     next();
   });
   app.use(cookieParser());
@@ -90,11 +94,11 @@ export function createApp(s: Services, logger: Logger, opts: { isDraining?: () =
   // A dialect's request goes straight to its own router, not past every other router's routes
   // first; the rest (system paths, and paths in another letter case, which Express's routing
   // accepts) try every router in turn.
-  const dialectRouters = DIALECTS.map((d) => ({ prefixes: d.prefixes, router: d.router(s) }));
-  const everyRouter = express.Router({ caseSensitive: true }).use(systemRouter(s, { isDraining: opts.isDraining ?? (() => false) }), ...dialectRouters.map((r) => r.router));
+  const routers = new Map(DIALECTS.map((d) => [d, d.router(s)]));
+  const everyRouter = express.Router({ caseSensitive: true }).use(systemRouter(s, { isDraining: opts.isDraining ?? (() => false) }), ...routers.values());
   app.use((req, res, next) => {
-    const owner = dialectRouters.find((r) => r.prefixes.some((p) => ownsPath(p, req.path)));
-    (owner?.router ?? everyRouter)(req, res, next);
+    const owner = dialectOwning(req.path);
+    (owner ? routers.get(owner)! : everyRouter)(req, res, next);
   });
   // Never Express's default HTML 404: whatever no route answered is a 404 in the owner's format.
   app.use((_req, _res, next) => next(Object.assign(new Error('Not found'), { status: 404 })));
@@ -108,7 +112,7 @@ export function createApp(s: Services, logger: Logger, opts: { isDraining?: () =
       const e = err instanceof Error ? err : new Error(String(err));
       logger.error({ reqId: requestId(res), err: { type: e.name, message: e.message, stack: e.stack } }, 'unhandled error');
     }
-    const dialect = DIALECTS.find((d) => d.prefixes.some((p) => ownsPath(p, req.path)));
+    const dialect = dialectOwning(req.path);
     if (dialect) dialect.renderError(failure, req, res, s);
     else renderPlain(failure, req, res);
   };
