@@ -49,6 +49,25 @@ describe('unknown paths and methods', () => {
   });
 });
 
+describe("the validator's remembered routes (src/http/openapi.ts)", () => {
+  it('are per method and path: a path answered before still gets 405 for another method; a trailing slash or a query is the same operation', async () => {
+    for (let i = 0; i < 2; i++) {
+      const get = await fetch(`${t.url}/auth/me`);
+      expect(get.status).toBe(401);
+      expect(await get.json()).toEqual({ message: 'Access Token is required' });
+    }
+    const del = await fetch(`${t.url}/auth/me`, { method: 'DELETE' });
+    expect(del.status).toBe(405);
+    expect(del.headers.get('allow')).toBe('GET');
+    expect(await del.json()).toEqual({ message: 'Method not allowed' });
+    for (const path of ['/auth/me/', '/auth/me?_=1', '/auth/me/?_=2']) {
+      const response = await fetch(`${t.url}${path}`);
+      expect(response.status, path).toBe(401);
+      expect(await response.json(), path).toEqual({ message: 'Access Token is required' });
+    }
+  });
+});
+
 describe('bodies the contract does not take', () => {
   it('are never parsed, so malformed or oversized ones cannot fail the request (templated paths too)', async () => {
     const junk = { 'content-type': 'application/json' };

@@ -16,8 +16,10 @@ export interface Dialect {
   renderError(failure: RequestFailure, req: Request, res: Response, services: Services): void;
 }
 
+/** Whether `path` is `prefix` or lies below it (`/auth` owns `/auth/me`, not `/authors`). Runs on every request: no allocation. */
 export function ownsPath(prefix: string, path: string): boolean {
-  return path === prefix || path.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`);
+  if (!path.startsWith(prefix)) return false;
+  return path.length === prefix.length || prefix.endsWith('/') || path.charCodeAt(prefix.length) === 0x2f; // '/'
 }
 
 /** `build` memoized per configuration: for things every request needs, like a session policy. */

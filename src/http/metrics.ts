@@ -85,7 +85,7 @@ export class Metrics implements AuthEvents {
     return (req, res, next) => {
       const start = process.hrtime.bigint();
       const route = this.#route(req.path); // now: routers may rewrite req.url on the way
-      res.once('finish', () => {
+      res.on('finish', () => {
         const series = this.#httpSeries(route, METHODS.has(req.method) ? req.method : 'OTHER', res.statusCode);
         series.requests.inc();
         series.latency.observe(Number(process.hrtime.bigint() - start) / 1e9);

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
+import type { OpenApiRequest } from 'express-openapi-validator/dist/framework/types.js';
 
 /**
  * express-openapi-validator 5.6.2 finds a request's route by calling path-to-regexp's
@@ -63,7 +64,62 @@ export function openApiValidator(opts: { validateResponses: boolean }): RequestH
   }) as RequestHandler[];
   // With validateSecurity off, 5.6.2's security middleware only waits for a promise and calls
   // next(): one more layer and microtask hop on every request, so it is left out.
-  return middlewares.filter((m) => m.name !== 'securityMiddleware');
+  return middlewares
+    .filter((m) => m.name !== 'securityMiddleware')
+    .map((m) => (m.name === 'pathParamsMiddleware' ? untilFirstPass(m) : m.name === 'metadataMiddleware' ? rememberingRoutes(m) : m));
+}
+
+/**
+ * The validator's first step installs `app.param` handlers on the first request and, from
+ * then on, only waits for an already settled promise and calls next(): after one request
+ * that it let through, it is skipped. (It fails only if the document did not load, which
+ * would fail that first request already.)
+ */
+function untilFirstPass(step: RequestHandler): RequestHandler {
+  let passed = false;
+  return (req, res, next) => {
+    if (passed) return next();
+    step(req, res, (err?: unknown) => {
+      if (err === undefined) passed = true;
+      next(err);
+    });
+  };
+}
+
+type OpenApiMetadata = NonNullable<OpenApiRequest['openapi']>;
+/** More distinct keys than this cannot come from the contract's paths: stop remembering. */
+const MAX_REMEMBERED_ROUTES = 1_000;
+
+/**
+ * The validator's metadata step finds a request's operation by trying every documented path
+ * in turn, on every request (5.6.2's lookupRoute): about a fifth of its cost per request.
+ * Which operation a method and path belong to never changes, so the step's answer
+ * (`req.openapi`, part of the validator's API) is remembered per method and path and handed
+ * out again, as a copy. Only for paths without parameters: those answers carry nothing of the
+ * request, and there are at most two paths (with and without a trailing slash) per operation,
+ * so clients cannot grow the map. Everything else, errors (404, 405) included, goes to the
+ * validator's own step as before.
+ */
+function rememberingRoutes(step: RequestHandler): RequestHandler {
+  const remembered = new Map<string, OpenApiMetadata>();
+  return (req, res, next) => {
+    // The very key lookupRoute matches on: the path of the original URL.
+    const key = `${req.method} ${req.originalUrl.split('?', 1)[0]}`;
+    const known = remembered.get(key);
+    if (known) {
+      const pathParams = {};
+      (req as OpenApiRequest).openapi = { ...known, pathParams };
+      req.params = pathParams;
+      return next();
+    }
+    step(req, res, (err?: unknown) => {
+      const found = (req as OpenApiRequest).openapi;
+      if (err === undefined && found && Object.keys(found.pathParams).length === 0 && remembered.size < MAX_REMEMBERED_ROUTES) {
+        remembered.set(key, { ...found });
+      }
+      next(err);
+    });
+  };
 }
 
 /**
