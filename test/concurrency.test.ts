@@ -59,3 +59,38 @@ describe('concurrent refreshes of one refresh token', () => {
     }
   });
 });
+
+// On PostgreSQL, rotations of different sessions that arrive together are written by one
+// statement (src/store/rotation-batcher.ts); each must still stand or fall on its own.
+describe('concurrent refreshes of many sessions', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ REFRESH_REUSE_GRACE_S: '0' });
+  });
+  afterAll(() => server.close());
+
+  it('rotates each on its own: the live ones get working pairs, a replay among them revokes only its own session', async () => {
+    const users = ['emilys', 'michaelw', 'sophiab', 'jamesd', 'emmaj'];
+    const logins = await Promise.all(Array.from({ length: 10 }, (_, i) => loginAs(server.client, users[i % users.length])));
+    // Session 0's first token is spent before the burst, so presenting it again is a replay.
+    const first = await dummyjsonRefresh({ client: server.client, body: { refreshToken: logins[0]!.refreshToken } });
+    expect(first.response.status).toBe(200);
+
+    const results = await Promise.all(logins.map((l) => dummyjsonRefresh({ client: server.client, body: { refreshToken: l.refreshToken } })));
+    expect(results.map((r) => r.response.status)).toEqual([403, ...Array(9).fill(200)]);
+    expect(results[0]!.error).toEqual({ message: 'Invalid refresh token' });
+
+    // The replay revoked session 0, the pair it had handed out included.
+    expect((await dummyjsonMe({ client: server.client, headers: bearer(first.data!.accessToken) })).response.status).toBe(401);
+    const live = results.slice(1);
+    expect(new Set(live.map((r) => r.data!.refreshToken)).size).toBe(9);
+    for (const [i, r] of live.entries()) {
+      const me = await dummyjsonMe({ client: server.client, headers: bearer(r.data!.accessToken) });
+      expect(me.response.status).toBe(200);
+      expect(me.data!.username).toBe(users[(i + 1) % users.length]);
+      // The new refresh token works once more: the rotation wrote its successor.
+      const next = await dummyjsonRefresh({ client: server.client, body: { refreshToken: r.data!.refreshToken } });
+      expect(next.response.status).toBe(200);
+    }
+  });
+});

@@ -80,6 +80,8 @@ function normalizeClient(client: ClientInfo): ClientInfo {
 
 /** Whether the request comes from the device and address the session is bound to, if it is bound. */
 function boundTo(session: { userAgent: string | null; ip: string | null }, policy: SessionPolicy, client: ClientInfo): boolean {
+  // An unbound session never reads the client: its address costs a header parse (trust proxy).
+  if (!policy.bindUserAgent && !policy.bindIp) return true;
   const c = normalizeClient(client);
   if (policy.bindUserAgent && session.userAgent !== c.userAgent) return false;
   if (policy.bindIp && session.ip !== c.ip) return false;
@@ -238,6 +240,7 @@ export class Sessions {
     const accessGeneration = await this.store.rotateRefreshToken({
       tokenHash,
       nextHash: sha256Hex(next),
+      sessionId: t.sessionId,
       at: new Date(now),
       nextExpiresAt: new Date(refreshExpiresAt),
       bumpAccessGeneration: policy.revokeAccessOnRefresh ? 1 : 0,

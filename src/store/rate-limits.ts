@@ -25,6 +25,7 @@ import pg from 'pg';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimit } from '../config.js';
 import type { Limiter, LimiterFactory, RateLimitBucket } from '../core/rate-limits.js';
+import { NextTurn } from './next-turn.js';
 
 export const RATE_LIMIT_TABLE = 'rate_limits';
 const STORE_TIMEOUT_MS = 1_000;
@@ -95,7 +96,7 @@ const UPSERT_COUNTS = `INSERT INTO ${RATE_LIMIT_TABLE} AS r (key, points, expire
 /** Sums the attempts asked for in one turn of the event loop into one upsert. */
 class CountBatcher {
   #pending = new Map<string, { windowMs: number; counts: PendingCount[] }>();
-  #scheduled = false;
+  readonly #turn = new NextTurn(() => this.#send());
 
   constructor(private readonly pool: pg.Pool) {}
 
@@ -105,13 +106,7 @@ class CountBatcher {
       const entry = this.#pending.get(key);
       if (entry) entry.counts.push({ points, resolve, reject });
       else this.#pending.set(key, { windowMs, counts: [{ points, resolve, reject }] });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(() => {
-          this.#scheduled = false;
-          this.#send();
-        });
-      }
+      this.#turn.schedule();
     });
   }
 

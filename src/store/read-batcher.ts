@@ -10,9 +10,11 @@
 // deactivation on any instance — is therefore seen by that request, exactly as without
 // batching.
 
+import { NextTurn } from './next-turn.js';
+
 export class ReadBatcher<K, V> {
   #pending = new Map<K, Array<{ resolve: (v: V | undefined) => void; reject: (e: unknown) => void }>>();
-  #scheduled = false;
+  readonly #turn = new NextTurn(() => this.#send());
 
   constructor(
     private readonly loadMany: (keys: K[]) => Promise<Map<K, V>>,
@@ -25,15 +27,7 @@ export class ReadBatcher<K, V> {
       if (waiters) waiters.push({ resolve, reject });
       else this.#pending.set(key, [{ resolve, reject }]);
       if (this.#pending.size >= this.maxBatch) this.#send();
-      else if (!this.#scheduled) {
-        this.#scheduled = true;
-        // setImmediate runs after the poll phase: every request whose bytes arrived in this
-        // turn has been parsed and has asked by then.
-        setImmediate(() => {
-          this.#scheduled = false;
-          this.#send();
-        });
-      }
+      else this.#turn.schedule();
     });
   }
 

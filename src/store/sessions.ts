@@ -2,6 +2,7 @@ import type { OAuthGrantType, ServiceKind, ServicePrincipal } from '../core/serv
 import type { User } from '../core/users.js';
 import type { Database, Queryable } from './database.js';
 import { ReadBatcher } from './read-batcher.js';
+import { RotationBatcher, type Rotation } from './rotation-batcher.js';
 import { RowCache } from './row-cache.js';
 import { toUser, USER_COLUMNS, type UserRow } from './users.js';
 
@@ -136,12 +137,15 @@ export class SessionStore {
   readonly #batcher: ReadBatcher<string, SessionAuthState> | undefined;
   /** Likewise for the unlocked read of a refresh token that starts every rotation. */
   readonly #refreshBatcher: ReadBatcher<string, LockedRefreshToken> | undefined;
+  /** Likewise for the rotations themselves: concurrent ones share a statement and a commit. */
+  readonly #rotations: RotationBatcher | undefined;
 
   constructor(private readonly db: Database) {
     this.#cache = db.exclusive ? new RowCache(50_000) : undefined;
     this.#batcher = db.exclusive ? undefined : new ReadBatcher((ids) => this.#loadAuthStates(ids), 200);
     this.#refreshBatcher = db.exclusive ? undefined : new ReadBatcher((hashes) => this.#refreshTokensWithSessions(this.db, hashes, ''), 200);
     this.#unusedRefreshTokens = db.exclusive ? new Map() : undefined;
+    this.#rotations = db.exclusive ? undefined : new RotationBatcher((r) => this.#rotateMany(r), (r) => this.#rotateOne(r), 200);
   }
 
   #rememberUnused(tokenHash: string, sessionId: string, expiresAt: Date): void {
@@ -360,13 +364,12 @@ export class SessionStore {
    * marked used without a successor, which changes nothing: a dead session's tokens are refused
    * before their rotation is looked at).
    */
-  async rotateRefreshToken(t: {
-    tokenHash: string;
-    nextHash: string;
-    at: Date;
-    nextExpiresAt: Date;
-    bumpAccessGeneration: 0 | 1;
-  }): Promise<number | undefined> {
+  async rotateRefreshToken(t: Rotation): Promise<number | undefined> {
+    if (this.#rotations) return this.#rotations.rotate(t);
+    return this.#rotateOne(t);
+  }
+
+  async #rotateOne(t: Rotation): Promise<number | undefined> {
     const rows = await this.db.query<{ session_id: string; access_generation: number }>(
       `WITH parent AS (
           UPDATE refresh_tokens SET rotated_at = $3
@@ -388,6 +391,44 @@ export class SessionStore {
     const r = rows[0];
     if (r) this.#rememberUnused(t.nextHash, r.session_id, t.nextExpiresAt);
     return r?.access_generation;
+  }
+
+  /**
+   * rotateRefreshToken's statement for several rotations at once (RotationBatcher: shared
+   * databases only, at most one rotation per session): each row of `input` is guarded as the
+   * single statement guards its one, and only the rotations that happened come back.
+   */
+  async #rotateMany(rotations: Rotation[]): Promise<Map<string, number>> {
+    const rows = await this.db.query<{ token_hash: string; access_generation: number }>(
+      `WITH input AS (
+          SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::int[])
+            AS i (token_hash, next_hash, at, next_expires_at, bump)
+        ), parent AS (
+          UPDATE refresh_tokens r SET rotated_at = i.at
+            FROM input i
+           WHERE r.token_hash = i.token_hash AND r.rotated_at IS NULL
+          RETURNING r.token_hash, r.session_id
+        ), live AS (
+          UPDATE sessions s SET access_generation = s.access_generation + i.bump
+            FROM parent p JOIN input i ON i.token_hash = p.token_hash
+           WHERE s.id = p.session_id AND s.revoked_at IS NULL AND s.expires_at > i.at
+          RETURNING s.id, s.access_generation, p.token_hash
+        ), child AS (
+          INSERT INTO refresh_tokens (token_hash, session_id, parent_hash, created_at, expires_at)
+          SELECT i.next_hash, live.id, i.token_hash, i.at, i.next_expires_at
+            FROM live JOIN input i ON i.token_hash = live.token_hash
+          RETURNING parent_hash
+        )
+        SELECT live.token_hash, live.access_generation FROM live JOIN child ON child.parent_hash = live.token_hash`,
+      [
+        rotations.map((r) => r.tokenHash),
+        rotations.map((r) => r.nextHash),
+        rotations.map((r) => r.at),
+        rotations.map((r) => r.nextExpiresAt),
+        rotations.map((r) => r.bumpAccessGeneration),
+      ],
+    );
+    return new Map(rows.map((r) => [r.token_hash, r.access_generation]));
   }
 
   /** Marks a token used; false when it already was (then the caller must treat it as a reuse). */
