@@ -2,7 +2,7 @@
 // routes, and one error handler that hands each failure to the dialect owning the path.
 import cookieParser from 'cookie-parser';
 import cors from 'cors';
-import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { cocart } from './dialects/cocart/index.js';
@@ -11,6 +11,7 @@ import { maho } from './dialects/maho/index.js';
 import { oauth } from './dialects/oauth/index.js';
 import { ownsPath, type Dialect } from './http/dialect.js';
 import { classify, describeIssues, type RequestFailure } from './http/http-errors.js';
+import { inOrder } from './http/in-order.js';
 import { requestId, requestLogger } from './http/logging.js';
 import { canonicalContentType } from './http/content-type.js';
 import { openApiValidator, operationsWithoutBody } from './http/openapi.js';
@@ -37,13 +38,16 @@ export function createApp(s: Services, logger: Logger, opts: { isDraining?: () =
   // format and past the contract's documented answers.
   app.set('case sensitive routing', true);
 
-  app.use(s.metrics.http());
-  app.use(requestLogger(logger));
+  // Everything every request goes through before its route, in this order, as one layer
+  // (see inOrder).
+  const prelude: RequestHandler[] = [];
+  prelude.push(s.metrics.http());
+  prelude.push(requestLogger(logger));
   // The security headers of a JSON API (OWASP REST Security Cheat Sheet): a CSP that allows
   // nothing and no framing, HSTS, nosniff, DENY, no referrer, same-origin resources. helmet's
   // headers for HTML documents (COOP, Origin-Agent-Cluster, X-DNS-Prefetch-Control, ...) mean
   // nothing on a JSON answer; GET /docs, the one page, sets them (src/system/docs.ts).
-  app.use(
+  prelude.push(
     helmet({
       contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
       xFrameOptions: { action: 'deny' },
@@ -58,14 +62,14 @@ export function createApp(s: Services, logger: Logger, opts: { isDraining?: () =
   );
   // Only allow-listed origins get CORS headers, always with credentials and never `*`.
   // Preflights are answered here, before any authentication.
-  app.use(
+  prelude.push(
     cors({
       origin: (origin, done) => done(null, origin !== undefined && config.corsOrigins.includes(origin)),
       credentials: true,
       maxAge: 600,
     }),
   );
-  app.use((req, res, next) => {
+  prelude.push((req, res, next) => {
     // Dialect answers carry tokens and personal data: never cached (RFC 6749 section 5.1),
     // errors of body parsing included.
     if (dialectOwning(req.path)) res.setHeader('Cache-Control', 'no-store').setHeader('Pragma', 'no-cache');
@@ -74,24 +78,25 @@ export function createApp(s: Services, logger: Logger, opts: { isDraining?: () =
   // Cookies are parsed only when there are some: cookie-parser otherwise still adds three
   // empty properties to every request, measured at ~3 % of a GET /auth/me with a bearer token.
   const parseCookies = cookieParser();
-  app.use((req, res, next) => (req.headers.cookie === undefined ? next() : parseCookies(req, res, next)));
+  prelude.push((req, res, next) => (req.headers.cookie === undefined ? next() : parseCookies(req, res, next)));
   const json = express.json({ limit: config.bodyLimitBytes, strict: true });
   const form = express.urlencoded({ extended: false, limit: config.bodyLimitBytes, parameterLimit: 50 });
   const bodyless = operationsWithoutBody();
-  app.use((req, res, next) => {
+  prelude.push((req, res, next) => {
     // A body the contract ignores is never parsed: GET and HEAD never have one, nor do the
     // operations that declare none. (Body parsing was ~6 % of a GET /auth/me, for nothing.)
     if (req.method === 'GET' || req.method === 'HEAD' || bodyless(req.method, req.path)) return next();
     json(req, res, (err?: unknown) => (err ? next(err) : form(req, res, next)));
   });
   // PostgreSQL text cannot hold NUL: refuse it as bad input before anything reaches the store.
-  app.use((req, _res, next) => {
+  prelude.push((req, _res, next) => {
     const where = findNul(req.body, '/body') ?? findNul(req.query, '/query');
     if (!where) return next();
     next(Object.assign(new Error('NUL character'), { status: 400, errors: [{ path: where, message: 'must not contain NUL characters', errorCode: 'nul' }] }));
   });
-  app.use(canonicalContentType());
-  app.use(openApiValidator({ validateResponses: config.validateResponses }));
+  prelude.push(canonicalContentType());
+  prelude.push(...openApiValidator({ validateResponses: config.validateResponses }));
+  app.use(inOrder(prelude));
 
   // Introspection and revocation check any dialect's token by the rules of the dialect that issued it.
   for (const d of DIALECTS) s.sessions.knowPolicy(d.policy(config));

@@ -1,6 +1,7 @@
 import type { OAuthGrantType, ServiceKind, ServicePrincipal, ServicePrincipalStore } from '../core/service-principals.js';
 import { AdminError, AdminErrorCode } from '../core/admin-errors.js';
-import type { Queryable } from './database.js';
+import type { Database } from './database.js';
+import { ReadBatcher } from './read-batcher.js';
 import { uniqueViolation } from './users.js';
 
 interface Row {
@@ -22,10 +23,22 @@ const toPrincipal = (r: Row): ServicePrincipal => ({
   active: r.active,
 });
 
-export class ServicePrincipalRows implements ServicePrincipalStore {
-  constructor(private readonly db: Queryable) {}
+type PrincipalWithSecret = ServicePrincipal & { secretHash: string };
 
-  async findByName(kind: ServiceKind, name: string) {
+export class ServicePrincipalRows implements ServicePrincipalStore {
+  /**
+   * On a shared database, the lookups of concurrent grants share a query (see ReadBatcher:
+   * never answered by one sent before the grant came, so a deactivation or a new secret
+   * committed on any instance is seen at once). Keyed by kind and the name exactly as given.
+   */
+  readonly #byName: ReadBatcher<string, PrincipalWithSecret> | undefined;
+
+  constructor(private readonly db: Database) {
+    this.#byName = db.exclusive ? undefined : new ReadBatcher((keys) => this.#findManyByName(keys), 200);
+  }
+
+  async findByName(kind: ServiceKind, name: string): Promise<PrincipalWithSecret | undefined> {
+    if (this.#byName) return this.#byName.get(`${kind}\n${name}`);
     const rows = await this.db.query<Row>(
       'SELECT id, kind, name, secret_hash, permissions, grant_types, active FROM api_users WHERE kind = $1 AND lower(name) = lower($2)',
       [kind, name],
@@ -33,6 +46,18 @@ export class ServicePrincipalRows implements ServicePrincipalStore {
     const r = rows[0];
     return r && { ...toPrincipal(r), secretHash: r.secret_hash };
   }
+  /** Keys are `<kind>\n<name>`; the answer is keyed alike, by the name as asked for. */
+  async #findManyByName(keys: string[]): Promise<Map<string, PrincipalWithSecret>> {
+    const split = keys.map((k) => [k.slice(0, k.indexOf('\n')), k.slice(k.indexOf('\n') + 1)] as const);
+    const rows = await this.db.query<Row & { asked_kind: string; asked_name: string }>(
+      `SELECT i.kind AS asked_kind, i.name AS asked_name, a.id, a.kind, a.name, a.secret_hash, a.permissions, a.grant_types, a.active
+         FROM unnest($1::text[], $2::text[]) AS i (kind, name)
+         JOIN api_users a ON a.kind = i.kind AND lower(a.name) = lower(i.name)`,
+      [split.map(([kind]) => kind), split.map(([, name]) => name)],
+    );
+    return new Map(rows.map((r) => [`${r.asked_kind}\n${r.asked_name}`, { ...toPrincipal(r), secretHash: r.secret_hash }]));
+  }
+
 
   async insert(
     p: { kind: ServiceKind; name: string; secretHash: string; permissions: string[]; grantTypes: OAuthGrantType[] },

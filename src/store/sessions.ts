@@ -2,7 +2,7 @@ import type { OAuthGrantType, ServiceKind, ServicePrincipal } from '../core/serv
 import type { User } from '../core/users.js';
 import type { Database, Queryable } from './database.js';
 import { ReadBatcher } from './read-batcher.js';
-import { RotationBatcher, type Rotation } from './rotation-batcher.js';
+import { WriteBatcher } from './write-batcher.js';
 import { RowCache } from './row-cache.js';
 import { toUser, USER_COLUMNS, type UserRow } from './users.js';
 
@@ -21,6 +21,17 @@ export interface SessionAuthState {
   /** The OAuth client the session was issued to (api_users.id), if any. */
   clientId: number | null;
   principal: Principal;
+}
+
+/** One refresh-token rotation: the token used up, its successor, and the session it belongs to. */
+export interface Rotation {
+  tokenHash: string;
+  nextHash: string;
+  /** The session the token belongs to, as read before the rotation. */
+  sessionId: string;
+  at: Date;
+  nextExpiresAt: Date;
+  bumpAccessGeneration: 0 | 1;
 }
 
 export interface NewSession {
@@ -138,14 +149,27 @@ export class SessionStore {
   /** Likewise for the unlocked read of a refresh token that starts every rotation. */
   readonly #refreshBatcher: ReadBatcher<string, LockedRefreshToken> | undefined;
   /** Likewise for the rotations themselves: concurrent ones share a statement and a commit. */
-  readonly #rotations: RotationBatcher | undefined;
+  readonly #rotations: WriteBatcher<Rotation, number | undefined> | undefined;
+  /** And for new sessions outside a transaction (client_credentials and API-user grants). */
+  readonly #inserts: WriteBatcher<NewSession, void> | undefined;
 
   constructor(private readonly db: Database) {
     this.#cache = db.exclusive ? new RowCache(50_000) : undefined;
     this.#batcher = db.exclusive ? undefined : new ReadBatcher((ids) => this.#loadAuthStates(ids), 200);
     this.#refreshBatcher = db.exclusive ? undefined : new ReadBatcher((hashes) => this.#refreshTokensWithSessions(this.db, hashes, ''), 200);
     this.#unusedRefreshTokens = db.exclusive ? new Map() : undefined;
-    this.#rotations = db.exclusive ? undefined : new RotationBatcher((r) => this.#rotateMany(r), (r) => this.#rotateOne(r), 200);
+    if (!db.exclusive) {
+      this.#rotations = new WriteBatcher({
+        writeMany: async (rotations) => {
+          const done = await this.#rotateMany(rotations);
+          return rotations.map((r) => done.get(r.tokenHash));
+        },
+        writeOne: (r) => this.#rotateOne(r),
+        maxBatch: 200,
+        exclusiveKey: (r) => r.sessionId,
+      });
+      this.#inserts = new WriteBatcher({ writeMany: (s) => this.#insertMany(s), writeOne: (s) => this.#insertOne(s, this.db), maxBatch: 200 });
+    }
   }
 
   #rememberUnused(tokenHash: string, sessionId: string, expiresAt: Date): void {
@@ -157,12 +181,28 @@ export class SessionStore {
   }
 
   async insert(s: NewSession, db: Queryable = this.db): Promise<void> {
+    if (db === this.db && this.#inserts) return this.#inserts.write(s);
+    return this.#insertOne(s, db);
+  }
+
+  async #insertOne(s: NewSession, db: Queryable): Promise<void> {
     await db.query(
       `INSERT INTO sessions (id, user_id, api_user_id, client_id, audience, created_at, expires_at, user_agent, ip)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
       [s.id, s.userId, s.apiUserId, s.clientId, s.audience, s.createdAt, s.expiresAt, s.userAgent, s.ip],
     );
   }
+  /** insert() for several sessions at once (shared databases only; see WriteBatcher). */
+  async #insertMany(sessions: NewSession[]): Promise<void[]> {
+    const column = <K extends keyof NewSession>(k: K) => sessions.map((s) => s[k]);
+    await this.db.query(
+      `INSERT INTO sessions (id, user_id, api_user_id, client_id, audience, created_at, expires_at, user_agent, ip)
+       SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[], $9::text[])`,
+      [column('id'), column('userId'), column('apiUserId'), column('clientId'), column('audience'), column('createdAt'), column('expiresAt'), column('userAgent'), column('ip')],
+    );
+    return sessions.map(() => undefined);
+  }
+
 
   /**
    * The hot path of every authenticated request: one indexed join. Exact and cached on an
@@ -365,7 +405,7 @@ export class SessionStore {
    * before their rotation is looked at).
    */
   async rotateRefreshToken(t: Rotation): Promise<number | undefined> {
-    if (this.#rotations) return this.#rotations.rotate(t);
+    if (this.#rotations) return this.#rotations.write(t);
     return this.#rotateOne(t);
   }
 
@@ -394,7 +434,7 @@ export class SessionStore {
   }
 
   /**
-   * rotateRefreshToken's statement for several rotations at once (RotationBatcher: shared
+   * rotateRefreshToken's statement for several rotations at once (WriteBatcher: shared
    * databases only, at most one rotation per session): each row of `input` is guarded as the
    * single statement guards its one, and only the rotations that happened come back.
    */

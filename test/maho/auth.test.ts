@@ -140,6 +140,30 @@ describe('POST /api/rest/v2/auth/token', () => {
     }
   });
 
+  it('answers concurrent grants each on its own (on PostgreSQL their lookups and new sessions share statements)', async () => {
+    const good = { grant_type: 'client_credentials', client_id: 'demo-client', client_secret: 'demo-client-secret' };
+    const bodies = [
+      good,
+      { ...good, client_secret: 'wrong' },
+      { ...good, client_id: 'DEMO-CLIENT' }, // client_ids match without regard to case, as on their own
+      { ...good, client_id: 'ghc_00000000000000000000000000000000' },
+      { grant_type: 'api_user', username: 'demo-api', api_key: 'demo-api-key' },
+      { grant_type: 'api_user', username: 'demo-client', api_key: 'demo-client-secret' }, // a client is not an API user
+      good,
+    ];
+    const results = await Promise.all(bodies.map((body) => token(body)));
+    expect(results.map((r) => r.response.status)).toEqual([200, 401, 200, 401, 200, 401, 200]);
+    for (const r of results.filter((r) => r.response.status === 401)) {
+      expect(r.error).toEqual(mahoError(401, 'invalid_client', 'Invalid client credentials'));
+    }
+    // Each success has a session of its own: revoking one leaves the others live.
+    const issued = results.filter((r) => r.response.status === 200).map((r) => zMahoTokenResponse.parse(r.data).token);
+    expect(new Set(issued).size).toBe(4);
+    expect((await mahoLogout({ client: t.client, headers: bearer(issued[0]!) })).response.status).toBe(200);
+    expect((await mahoLogout({ client: t.client, headers: bearer(issued[0]!) })).response.status).toBe(401);
+    for (const tok of issued.slice(1)) expect((await mahoLogout({ client: t.client, headers: bearer(tok) })).response.status).toBe(200);
+  });
+
   it('answers 400, 413 and 415 in the Maho format', async () => {
     await expectError(token({}, { bodySerializer: () => '{"email":' }), 400, 'invalid_request', 'Request body is not valid JSON');
     await expectError(token({ email: 'a@b.co', password: 'x'.repeat(100_000) }), 413, 'payload_too_large', 'Request body is too large');
