@@ -69,7 +69,7 @@ export async function createServices(config: Config, opts: { clock?: Clock } = {
       sessionMaxAgeS: config.sessionMaxAgeS,
       refreshReuseGraceS: config.refreshReuseGraceS,
     };
-    const sessions = new Sessions(db, new SessionStore(db), tokens, limits, clock, sessionSettings, events);
+    const sessions = new Sessions(db, new SessionStore(db, { onBatchRetried: (write) => metrics.batchRetried(write) }), tokens, limits, clock, sessionSettings, events);
     const servicePrincipals = new ServicePrincipals(new ServicePrincipalRows(db), limits, clock, sessions);
     if (seeded) await seedDemoServicePrincipals(servicePrincipals);
     return {

@@ -2,7 +2,7 @@
 // or PostgreSQL with TEST_DATABASE_URL, where transactions really run in parallel): never two
 // fresh chains outside the documented grace rule.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cocartRefreshToken, cocartValidateToken, dummyjsonMe, dummyjsonRefresh } from '../generated/client/sdk.gen.js';
+import { cocartRefreshToken, cocartValidateToken, dummyjsonMe, dummyjsonRefresh, getMetrics } from '../generated/client/sdk.gen.js';
 import { cocartLoginAs, UA } from './helpers/cocart.js';
 import { bearer, loginAs } from './helpers/dummyjson.js';
 import { startTestServer, type TestServer } from './helpers/gatehouse.js';
@@ -61,7 +61,7 @@ describe('concurrent refreshes of one refresh token', () => {
 });
 
 // On PostgreSQL, rotations of different sessions that arrive together are written by one
-// statement (src/store/rotation-batcher.ts); each must still stand or fall on its own.
+// statement (src/store/write-batcher.ts); each must still stand or fall on its own.
 describe('concurrent refreshes of many sessions', () => {
   let server: TestServer;
   beforeAll(async () => {
@@ -92,5 +92,10 @@ describe('concurrent refreshes of many sessions', () => {
       const next = await dummyjsonRefresh({ client: server.client, body: { refreshToken: r.data!.refreshToken } });
       expect(next.response.status).toBe(200);
     }
+    // A batch the server refused (a broken statement, say) would have been retried one by one,
+    // invisibly but for this counter.
+    const metrics = await getMetrics({ client: server.client, parseAs: 'text' });
+    expect(metrics.response.status).toBe(200);
+    expect(metrics.data as unknown as string).not.toMatch(/^gatehouse_store_batches_retried_total\{/m);
   });
 });

@@ -241,6 +241,7 @@ export class Sessions {
       tokenHash,
       nextHash: sha256Hex(next),
       sessionId: t.sessionId,
+      userId: t.user.id,
       at: new Date(now),
       nextExpiresAt: new Date(refreshExpiresAt),
       bumpAccessGeneration: policy.revokeAccessOnRefresh ? 1 : 0,

@@ -11,12 +11,13 @@ export function inOrder(steps: readonly RequestHandler[]): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     let at = 0;
     const step = (err?: unknown): void => {
-      if (err !== undefined && err !== null) return next(err);
+      // As Express's router: a falsy value or 'route' goes on; anything else ('router' too) leaves.
+      if (err && err !== 'route') return next(err);
       const handler = steps[at++];
       if (handler === undefined) return next();
       try {
         const returned = handler(req, res, step) as unknown;
-        if (returned instanceof Promise) returned.then(undefined, (e: unknown) => next(e ?? new Error('Rejected promise')));
+        if (returned instanceof Promise) returned.then(undefined, (e: unknown) => next(e || new Error('Rejected promise')));
       } catch (e) {
         next(e);
       }

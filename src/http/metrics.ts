@@ -55,6 +55,11 @@ export class Metrics implements AuthEvents {
   );
   readonly #rateLimited = this.#counter('gatehouse_rate_limited_total', 'Requests refused by a rate limit, by bucket.', ['bucket']);
   readonly #revoked = this.#counter('gatehouse_sessions_revoked_total', 'Sessions revoked, by reason.', ['reason']);
+  readonly #batchesRetried = this.#counter(
+    'gatehouse_store_batches_retried_total',
+    'Batched writes (PostgreSQL) that the server refused as a whole, so that each write was retried alone, by kind of write.',
+    ['write'],
+  );
   readonly #route = routeTemplates();
 
   constructor() {
@@ -104,6 +109,10 @@ export class Metrics implements AuthEvents {
 
   rateLimited(bucket: RateLimitBucket): void {
     this.#rateLimited.inc({ bucket });
+  }
+
+  batchRetried(write: 'rotation' | 'session'): void {
+    this.#batchesRetried.inc({ write });
   }
 
   revoked(reason: RevokeReason, sessions: number): void {

@@ -22,6 +22,15 @@ export interface Database extends Queryable {
   close(): Promise<void>;
 }
 
+/**
+ * Whether PostgreSQL itself refused a statement (the error carries a SQLSTATE): the statement
+ * then rolled back. Any other failure, like a dropped connection, may have come after a commit.
+ */
+export function refusedByServer(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+}
+
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   if (target.kind === 'postgres') {
     const { openPostgres } = await import('./postgres.js');

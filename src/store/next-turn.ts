@@ -1,4 +1,4 @@
-// The scheduling rule the store's batchers share (ReadBatcher, RotationBatcher and the
+// The scheduling rule the store's batchers share (ReadBatcher, WriteBatcher and the
 // rate-limit counts): whatever is asked for during one turn of the event loop goes out
 // together, right after it. setImmediate runs after the poll phase, so every request whose
 // bytes arrived in this turn has been parsed and has asked by then.

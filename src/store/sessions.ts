@@ -1,6 +1,6 @@
 import type { OAuthGrantType, ServiceKind, ServicePrincipal } from '../core/service-principals.js';
 import type { User } from '../core/users.js';
-import type { Database, Queryable } from './database.js';
+import { refusedByServer, type Database, type Queryable } from './database.js';
 import { ReadBatcher } from './read-batcher.js';
 import { WriteBatcher } from './write-batcher.js';
 import { RowCache } from './row-cache.js';
@@ -27,8 +27,9 @@ export interface SessionAuthState {
 export interface Rotation {
   tokenHash: string;
   nextHash: string;
-  /** The session the token belongs to, as read before the rotation. */
+  /** The session the token belongs to, and its user, as read before the rotation. */
   sessionId: string;
+  userId: number;
   at: Date;
   nextExpiresAt: Date;
   bumpAccessGeneration: 0 | 1;
@@ -153,7 +154,11 @@ export class SessionStore {
   /** And for new sessions outside a transaction (client_credentials and API-user grants). */
   readonly #inserts: WriteBatcher<NewSession, void> | undefined;
 
-  constructor(private readonly db: Database) {
+  /** `onBatchRetried`: a batched write that PostgreSQL refused as a whole is being retried item by item. */
+  constructor(
+    private readonly db: Database,
+    opts: { onBatchRetried?: (write: 'rotation' | 'session') => void } = {},
+  ) {
     this.#cache = db.exclusive ? new RowCache(50_000) : undefined;
     this.#batcher = db.exclusive ? undefined : new ReadBatcher((ids) => this.#loadAuthStates(ids), 200);
     this.#refreshBatcher = db.exclusive ? undefined : new ReadBatcher((hashes) => this.#refreshTokensWithSessions(this.db, hashes, ''), 200);
@@ -166,9 +171,17 @@ export class SessionStore {
         },
         writeOne: (r) => this.#rotateOne(r),
         maxBatch: 200,
-        exclusiveKey: (r) => r.sessionId,
+        exclusiveKey: (r) => `user:${r.userId}`,
+        rolledBack: refusedByServer,
+        onRetryAlone: () => opts.onBatchRetried?.('rotation'),
       });
-      this.#inserts = new WriteBatcher({ writeMany: (s) => this.#insertMany(s), writeOne: (s) => this.#insertOne(s, this.db), maxBatch: 200 });
+      this.#inserts = new WriteBatcher({
+        writeMany: (s) => this.#insertMany(s),
+        writeOne: (s) => this.#insertOne(s, this.db),
+        maxBatch: 200,
+        rolledBack: refusedByServer,
+        onRetryAlone: () => opts.onBatchRetried?.('session'),
+      });
     }
   }
 
@@ -192,6 +205,7 @@ export class SessionStore {
       [s.id, s.userId, s.apiUserId, s.clientId, s.audience, s.createdAt, s.expiresAt, s.userAgent, s.ip],
     );
   }
+
   /** insert() for several sessions at once (shared databases only; see WriteBatcher). */
   async #insertMany(sessions: NewSession[]): Promise<void[]> {
     const column = <K extends keyof NewSession>(k: K) => sessions.map((s) => s[k]);

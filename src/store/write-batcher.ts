@@ -8,10 +8,15 @@
 //
 // Each write keeps its own guards inside the shared statement and stands or falls on its own
 // (the statement answers per item). Writes with the same `exclusiveKey` never share a batch
-// (two rotations of one session would bump it once for two); a second one is sent on its own.
-// If the batch statement fails as a whole (a deadlock with another instance's batch, a dropped
-// connection), nothing of it was written, and each write is tried again on its own, so a
-// failure is only ever reported for the write that failed.
+// (two rotations of one user's sessions could otherwise lock rows in an order that deadlocks
+// with revoking all of that user's sessions); a second one is sent on its own.
+//
+// If the server refused the batch statement (a deadlock with another instance's batch, a
+// constraint), it rolled back and nothing of it was written, so each write is tried again on
+// its own: a failure is only ever reported for the write that failed. Any other failure (the
+// connection dropped) leaves unknown whether the statement committed, and a retry could take a
+// write that happened for a replay, so every write of the batch fails instead, as one
+// statement of its own would have.
 import { NextTurn } from './next-turn.js';
 
 interface Pending<T, R> {
@@ -33,6 +38,10 @@ export class WriteBatcher<T, R> {
       writeOne: (item: T) => Promise<R>;
       maxBatch: number;
       exclusiveKey?: (item: T) => string;
+      /** Whether the batch failed as a whole in the server, rolled back (then each item is retried alone). */
+      rolledBack: (err: unknown) => boolean;
+      /** Called when a batch is retried item by item (counted in /metrics). */
+      onRetryAlone?: (err: unknown) => void;
     },
   ) {}
 
@@ -56,7 +65,11 @@ export class WriteBatcher<T, R> {
     if (batch.length === 1) return void one(batch[0]!);
     this.opts.writeMany(batch.map((p) => p.item)).then(
       (results) => batch.forEach((p, i) => p.resolve(results[i]!)),
-      () => batch.forEach(one),
+      (err: unknown) => {
+        if (!this.opts.rolledBack(err)) return batch.forEach((p) => p.reject(err));
+        this.opts.onRetryAlone?.(err);
+        batch.forEach(one);
+      },
     );
   }
 }
