@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { demoUsers } from '../src/core/demo-users.js';
 import { ARGON2_PARAMS } from '../src/core/passwords.js';
 import { freePort, givenPostgres, startPostgresCluster, type PostgresUnderTest } from './bench-postgres.js';
 
@@ -393,8 +394,17 @@ function loginBody(index: number): string {
   return JSON.stringify({ username, password: `${username}pass`, expiresInMins: 60 });
 }
 
+/**
+ * The sessions the `/auth/me` and refresh targets start from belong to all 30 demo users in
+ * turn: concurrent refreshers are different people, as in a deployment (one person does not
+ * refresh four sessions at once), and the store batches at most one rotation per user.
+ */
+const SESSION_USERNAMES = demoUsers().map((u) => u.username);
+
 async function login(url: string, index: number): Promise<Session> {
-  const res = await fetch(`${url}/auth/login`, { method: 'POST', headers: JSON_HEADERS, body: loginBody(index) });
+  const username = SESSION_USERNAMES[index % SESSION_USERNAMES.length]!;
+  const body = JSON.stringify({ username, password: `${username}pass`, expiresInMins: 60 });
+  const res = await fetch(`${url}/auth/login`, { method: 'POST', headers: JSON_HEADERS, body });
   const text = await res.text();
   if (res.status !== 200) throw new Error(`login for the benchmark failed: ${res.status} ${text}`);
   const { accessToken, refreshToken } = JSON.parse(text) as Partial<Session>;
