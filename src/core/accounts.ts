@@ -62,8 +62,10 @@ export class Accounts {
     client: ClientInfo,
   ): Promise<User | undefined> {
     if (changes.email !== undefined) {
-      await this.limits.consume('login:ip', client.ip ?? 'unknown');
-      await this.limits.consume('login:account', `user:${id}`);
+      await this.limits.consumeAll([
+        ['login:ip', client.ip ?? 'unknown'],
+        ['login:account', `user:${id}`],
+      ]);
     }
     const user = await this.users.update(id, changes, new Date(this.clock.now()));
     this.sessions.userChanged(id);
@@ -78,7 +80,7 @@ export class Accounts {
     await this.limits.consume('login:account', `user:${user.id}`);
     const ok = await this.passwords.verify(await this.users.passwordHash(user.id), current);
     if (!ok) throw new GatehouseError(ErrorCode.InvalidCredentials, 'current password is wrong');
-    await this.limits.refund('login:account', `user:${user.id}`);
+    void this.limits.refund('login:account', `user:${user.id}`); // not awaited: see RateLimits.refund
     const weakness = passwordWeakness(next, [user.email, user.username]);
     if (weakness) throw new GatehouseError(ErrorCode.WeakPassword, weakness);
     await this.users.updatePasswordHash(user.id, await this.passwords.hash(next), new Date(this.clock.now()));

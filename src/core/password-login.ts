@@ -1,8 +1,7 @@
 // Password login, the same for every dialect: rate limits before any hashing (so a flood
 // costs no argon2 work), then exactly one argon2id verification whether or not the user
-// exists, and one
-// answer for every kind of failure, so neither the body, the status nor the time tells an
-// attacker which usernames exist.
+// exists, and one answer for every kind of failure, so neither the body, the status nor the
+// time tells an attacker which usernames exist.
 import type { Clock } from './clock.js';
 import { ErrorCode, GatehouseError } from './errors.js';
 import type { PasswordHasher } from './passwords.js';
@@ -25,17 +24,26 @@ export class PasswordLogin {
 
   /** Returns the user, or throws InvalidCredentials or RateLimitedError. */
   async check(login: string, password: string, client: ClientInfo, by: LoginIdentifiers = USERNAME_ONLY): Promise<User> {
-    await this.limits.consume('login:ip', client.ip ?? 'unknown');
     // PostgreSQL text cannot hold NUL; such a login matches no account.
     const usable = !login.includes('\0');
+    // The user is read first so that both counts go out together (one round trip, one upsert
+    // on a shared store). A flood past its limit costs that one indexed read more per attempt.
     const found = usable ? await this.users.findByLoginWithSecret(normalizeLogin(login), by) : undefined;
     // The account limit is charged to the account found, so spelling it differently (email,
     // phone formatting, case) does not buy more guesses; unknown logins share their string's key.
     const account = found ? `user:${found.id}` : `login:${normalizeLogin(login)}`;
-    await this.limits.consume('login:account', account);
+    // An attempt the address's limit refused gives the account its count back: an address
+    // past its limit cannot use up someone else's account.
+    await this.limits.consumeAll(
+      [
+        ['login:ip', client.ip ?? 'unknown'],
+        ['login:account', account],
+      ],
+      ['login:account'],
+    );
     const ok = await this.passwords.verify(found?.passwordHash, password);
     if (!ok || !found || !found.active) throw new GatehouseError(ErrorCode.InvalidCredentials);
-    await this.limits.refund('login:account', account);
+    void this.limits.refund('login:account', account); // not awaited: see RateLimits.refund
     if (this.passwords.needsRehash(found.passwordHash)) {
       await this.users.updatePasswordHash(found.id, await this.passwords.hash(password), new Date(this.clock.now()));
     }

@@ -62,9 +62,31 @@ export class RateLimits {
     }
   }
 
-  /** Gives one attempt back: a successful login does not count against its account. */
+  /**
+   * Gives one attempt back: a successful login does not count against its account. Resolves
+   * once stored, but callers need not wait: a shared store may hold it for its next count.
+   * Never rejects; a refund that could not be stored only leaves the limit stricter.
+   */
   async refund(bucket: RateLimitBucket, key: string): Promise<void> {
-    await this.#limiters?.get(bucket)?.reward(counterKey(bucket, key), 1);
+    await this.#limiters
+      ?.get(bucket)
+      ?.reward(counterKey(bucket, key), 1)
+      .catch(() => undefined);
+  }
+
+  /**
+   * Counts one attempt in each bucket, together (one round trip on a shared store), and throws
+   * the first refusal. `refundWhenRefused` lists buckets whose count is given back when
+   * another bucket refuses: that attempt never got to try.
+   */
+  async consumeAll(attempts: Array<[RateLimitBucket, string]>, refundWhenRefused: RateLimitBucket[] = []): Promise<void> {
+    const results = await Promise.allSettled(attempts.map(([bucket, key]) => this.consume(bucket, key)));
+    const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (!refused) return;
+    attempts.forEach(([bucket, key], i) => {
+      if (results[i]!.status === 'fulfilled' && refundWhenRefused.includes(bucket)) void this.refund(bucket, key);
+    });
+    throw refused.reason;
   }
 }
 

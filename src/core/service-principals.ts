@@ -105,13 +105,18 @@ export class ServicePrincipals {
     // Both counts before any work, counted together (one round trip, one upsert on a shared
     // database): both keys belong to this address, so counting the second when the first
     // refuses only ever makes the address's limits stricter.
-    await settleAll([this.limits.consume('login:ip', ip), this.limits.consume('login:account', account)]);
+    await this.limits.consumeAll([
+      ['login:ip', ip],
+      ['login:account', account],
+    ]);
     const found = name.includes('\0') ? undefined : await this.store.findByName(kind, name);
     const expected = Buffer.from(found?.secretHash ?? DECOY_HASH, 'hex');
     const given = Buffer.from(sha256Hex(secret), 'hex');
     const match = timingSafeEqual(expected, given);
     if (!found || !match || !found.active) throw new GatehouseError(ErrorCode.InvalidClient);
-    await settleAll([this.limits.refund('login:account', account), opts.refundIp ? this.limits.refund('login:ip', ip) : undefined]);
+    // Not awaited: see RateLimits.refund.
+    void this.limits.refund('login:account', account);
+    if (opts.refundIp) void this.limits.refund('login:ip', ip);
     const { secretHash: _secret, ...principal } = found;
     return principal;
   }
@@ -170,11 +175,4 @@ export class ServicePrincipals {
     this.sessions.serviceChanged(id);
     return deleted;
   }
-}
-
-/** Waits for every promise, then throws the first rejection if any (no rejection left unhandled). */
-async function settleAll(promises: Array<Promise<unknown> | undefined>): Promise<void> {
-  const results = await Promise.allSettled(promises);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
 }

@@ -30,6 +30,12 @@ import { NextTurn } from './next-turn.js';
 export const RATE_LIMIT_TABLE = 'rate_limits';
 const STORE_TIMEOUT_MS = 1_000;
 const SWEEP_EVERY_MS = 60_000;
+/**
+ * How long a refund may wait for a count to travel with. A refund only ever makes a limit
+ * looser, so it can be a few milliseconds late; under load the next login's count comes
+ * sooner, and a successful login costs one statement fewer (docs/performance.md).
+ */
+const REFUND_WAIT_MS = 25;
 
 export class SharedRateLimitStore {
   readonly #pool: pg.Pool;
@@ -75,6 +81,7 @@ export class SharedRateLimitStore {
 
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
+    await this.#counts.flush();
     if (!this.#pool.ended) await this.#pool.end();
   }
 }
@@ -93,24 +100,50 @@ const UPSERT_COUNTS = `INSERT INTO ${RATE_LIMIT_TABLE} AS r (key, points, expire
     expire = CASE WHEN r.expire <= $4 THEN excluded.expire ELSE r.expire END
   RETURNING key, points, expire`;
 
-/** Sums the attempts asked for in one turn of the event loop into one upsert. */
+/**
+ * Sums the attempts asked for in one turn of the event loop into one upsert. Refunds do not
+ * ask for a statement of their own: they go out with the next batch, or after REFUND_WAIT_MS.
+ */
 class CountBatcher {
   #pending = new Map<string, { windowMs: number; counts: PendingCount[] }>();
   readonly #turn = new NextTurn(() => this.#send());
+  #refundTimer: NodeJS.Timeout | undefined;
+  #inFlight = new Set<Promise<unknown>>();
 
   constructor(private readonly pool: pg.Pool) {}
 
   /** Adds `points` (negative: gives back) to `key`; resolves with the key's count after it, and the window's end. */
   add(key: string, points: number, windowMs: number): Promise<{ points: number; expire: number }> {
+    const counted = this.#enqueue(key, points, windowMs);
+    this.#turn.schedule();
+    return counted;
+  }
+
+  /** Like add, but sent with the next batch rather than right away; resolves once stored. */
+  addLater(key: string, points: number, windowMs: number): Promise<{ points: number; expire: number }> {
+    const counted = this.#enqueue(key, points, windowMs);
+    this.#refundTimer ??= setTimeout(() => this.#turn.schedule(), REFUND_WAIT_MS);
+    return counted;
+  }
+
+  /** Sends whatever waits and resolves when every batch sent so far has been answered. */
+  async flush(): Promise<void> {
+    if (this.#pending.size > 0) this.#send();
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  #enqueue(key: string, points: number, windowMs: number): Promise<{ points: number; expire: number }> {
     return new Promise((resolve, reject) => {
       const entry = this.#pending.get(key);
       if (entry) entry.counts.push({ points, resolve, reject });
       else this.#pending.set(key, { windowMs, counts: [{ points, resolve, reject }] });
-      this.#turn.schedule();
     });
   }
 
   #send(): void {
+    clearTimeout(this.#refundTimer);
+    this.#refundTimer = undefined;
+    if (this.#pending.size === 0) return; // flushed already
     const batch = this.#pending;
     this.#pending = new Map();
     const now = Date.now();
@@ -141,14 +174,18 @@ class CountBatcher {
     const fail = (err: unknown) => {
       for (const { counts } of batch.values()) for (const c of counts) c.reject(err);
     };
-    this.pool.query<{ key: string; points: number; expire: string }>({ name: 'gatehouse_rate_limit_counts', text: UPSERT_COUNTS, values: [keys, sums, expires, now] }).then(
-      (result) => {
-        for (const row of result.rows) answer(row.key, row.points, Number(row.expire));
-        // An upsert answers every key; should one be missing, its attempts fall back rather than hang.
-        fail(new Error('rate-limit count missing from the answer'));
-      },
-      fail,
-    );
+    const answered = this.pool
+      .query<{ key: string; points: number; expire: string }>({ name: 'gatehouse_rate_limit_counts', text: UPSERT_COUNTS, values: [keys, sums, expires, now] })
+      .then(
+        (result) => {
+          for (const row of result.rows) answer(row.key, row.points, Number(row.expire));
+          // An upsert answers every key; should one be missing, its attempts fall back rather than hang.
+          fail(new Error('rate-limit count missing from the answer'));
+        },
+        fail,
+      );
+    this.#inFlight.add(answered);
+    void answered.finally(() => this.#inFlight.delete(answered));
   }
 }
 
@@ -179,7 +216,7 @@ class SharedLimiter implements Limiter {
 
   async reward(key: string, points: number): Promise<unknown> {
     try {
-      return await this.counts.add(`${this.bucket}:${key}`, -points, this.limit.durationS * 1000);
+      return await this.counts.addLater(`${this.bucket}:${key}`, -points, this.limit.durationS * 1000);
     } catch {
       return this.#insurance.reward(key, points);
     }

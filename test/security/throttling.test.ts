@@ -165,6 +165,22 @@ describe.each(ROUTES)('$name', (route) => {
   });
 });
 
+describe('an address past its limit', () => {
+  // Every password login counts the same way (core); DummyJSON's login stands for them all.
+  const route = ROUTES[0]!;
+
+  it('cannot use up the attempts of an account it tries: the refused attempt is given back to the account', async () => {
+    const ip = freshIp();
+    for (let i = 0; i < IP_LIMIT; i++) {
+      expect((await route.attempt(t.client, ip, `filler-${i}-${nextAddress}`, 'wrong-secret')).response.status).toBe(route.refused.status);
+    }
+    // More refused attempts on one account than its own limit, all stopped by the address's limit.
+    for (let i = 0; i < ACCOUNT_LIMIT + 2; i++) expectLimited(route, await route.attempt(t.client, ip, 'emmaj', 'wrong-secret'), `attempt ${i + 1}`);
+    // Refunds may travel with a later count, so the owner's login below is what shows them.
+    expect((await route.attempt(t.client, freshIp(), 'emmaj', 'emmajpass')).response.status, 'the owner, from elsewhere').toBe(200);
+  });
+});
+
 describe('per-IP limits and IPv6', () => {
   // Every route counts addresses the same way (core); DummyJSON's login stands for them all.
   const route = ROUTES[0]!;
