@@ -84,6 +84,36 @@ describe.runIf(onPostgres)('shared counters, counted in batches', () => {
   });
 });
 
+describe.runIf(onPostgres)('refunds on a shared store', () => {
+  it('travel with a later count, and a refund still waiting when the store closes is written before it does', async () => {
+    const database = await testDatabase();
+    const db = await openDatabase({ kind: 'postgres', url: database.url });
+    await migrate(db);
+    await db.close();
+    const [a, b] = [SharedRateLimitStore.open(database.url), SharedRateLimitStore.open(database.url)];
+    try {
+      const limit = { points: 2, durationS: 60 };
+      const settings = { enabled: true, loginPerIp: limit, loginPerAccount: limit, refreshPerIp: limit, refreshPerAccount: limit };
+      const [onA, onB] = [new RateLimits(settings, { limiters: a.limiters }), new RateLimits(settings, { limiters: b.limiters })];
+      await onA.consume('login:account', 'user:1');
+      await onA.consume('login:account', 'user:1');
+      // Given back on A without waiting, then counted on A: the refund goes first.
+      void onA.refund('login:account', 'user:1');
+      await onA.consume('login:account', 'user:1');
+      await expect(onA.consume('login:account', 'user:1')).rejects.toBeInstanceOf(RateLimitedError);
+      // A refund nobody waits for, then A closes at once: B sees it.
+      void onA.refund('login:account', 'user:1');
+      void onA.refund('login:account', 'user:1');
+      await a.close();
+      await onB.consume('login:account', 'user:1');
+      await expect(onB.consume('login:account', 'user:1')).rejects.toBeInstanceOf(RateLimitedError);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await database.drop();
+    }
+  });
+});
+
 describe('rate limits when the PostgreSQL server cannot be reached', () => {
   it('still limit, per instance, with the in-memory insurance limiter', async () => {
     const store = SharedRateLimitStore.open('postgres://gatehouse@127.0.0.1:1/unreachable');

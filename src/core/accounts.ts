@@ -62,10 +62,8 @@ export class Accounts {
     client: ClientInfo,
   ): Promise<User | undefined> {
     if (changes.email !== undefined) {
-      await this.limits.consumeAll([
-        ['login:ip', client.ip ?? 'unknown'],
-        ['login:account', `user:${id}`],
-      ]);
+      await this.limits.consume('login:ip', client.ip ?? 'unknown');
+      await this.limits.consume('login:account', `user:${id}`);
     }
     const user = await this.users.update(id, changes, new Date(this.clock.now()));
     this.sessions.userChanged(id);

@@ -24,23 +24,17 @@ export class PasswordLogin {
 
   /** Returns the user, or throws InvalidCredentials or RateLimitedError. */
   async check(login: string, password: string, client: ClientInfo, by: LoginIdentifiers = USERNAME_ONLY): Promise<User> {
+    // The address first, on its own: an address past its limit is refused before the user is
+    // read or any account is counted, so it can neither probe nor lock anyone's account (its
+    // attempts, however many at once, never reach an account's counter).
+    await this.limits.consume('login:ip', client.ip ?? 'unknown');
     // PostgreSQL text cannot hold NUL; such a login matches no account.
     const usable = !login.includes('\0');
-    // The user is read first so that both counts go out together (one round trip, one upsert
-    // on a shared store). A flood past its limit costs that one indexed read more per attempt.
     const found = usable ? await this.users.findByLoginWithSecret(normalizeLogin(login), by) : undefined;
     // The account limit is charged to the account found, so spelling it differently (email,
     // phone formatting, case) does not buy more guesses; unknown logins share their string's key.
     const account = found ? `user:${found.id}` : `login:${normalizeLogin(login)}`;
-    // An attempt the address's limit refused gives the account its count back: an address
-    // past its limit cannot use up someone else's account.
-    await this.limits.consumeAll(
-      [
-        ['login:ip', client.ip ?? 'unknown'],
-        ['login:account', account],
-      ],
-      ['login:account'],
-    );
+    await this.limits.consume('login:account', account);
     const ok = await this.passwords.verify(found?.passwordHash, password);
     if (!ok || !found || !found.active) throw new GatehouseError(ErrorCode.InvalidCredentials);
     void this.limits.refund('login:account', account); // not awaited: see RateLimits.refund

@@ -76,17 +76,14 @@ export class RateLimits {
 
   /**
    * Counts one attempt in each bucket, together (one round trip on a shared store), and throws
-   * the first refusal. `refundWhenRefused` lists buckets whose count is given back when
-   * another bucket refuses: that attempt never got to try.
+   * the first refusal. Every bucket is counted even when another refuses, so use it only for
+   * keys that all belong to the caller's own address: counting them can only make that
+   * address's limits stricter, never someone else's.
    */
-  async consumeAll(attempts: Array<[RateLimitBucket, string]>, refundWhenRefused: RateLimitBucket[] = []): Promise<void> {
+  async consumeAll(attempts: Array<[RateLimitBucket, string]>): Promise<void> {
     const results = await Promise.allSettled(attempts.map(([bucket, key]) => this.consume(bucket, key)));
     const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (!refused) return;
-    attempts.forEach(([bucket, key], i) => {
-      if (results[i]!.status === 'fulfilled' && refundWhenRefused.includes(bucket)) void this.refund(bucket, key);
-    });
-    throw refused.reason;
+    if (refused) throw refused.reason;
   }
 }
 

@@ -81,7 +81,7 @@ export class SharedRateLimitStore {
 
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
-    await this.#counts.flush();
+    await this.#counts.close();
     if (!this.#pool.ended) await this.#pool.end();
   }
 }
@@ -109,6 +109,7 @@ class CountBatcher {
   readonly #turn = new NextTurn(() => this.#send());
   #refundTimer: NodeJS.Timeout | undefined;
   #inFlight = new Set<Promise<unknown>>();
+  #closed = false;
 
   constructor(private readonly pool: pg.Pool) {}
 
@@ -121,13 +122,16 @@ class CountBatcher {
 
   /** Like add, but sent with the next batch rather than right away; resolves once stored. */
   addLater(key: string, points: number, windowMs: number): Promise<{ points: number; expire: number }> {
+    if (this.#closed) return Promise.reject(new Error('the rate-limit store is closed'));
     const counted = this.#enqueue(key, points, windowMs);
-    this.#refundTimer ??= setTimeout(() => this.#turn.schedule(), REFUND_WAIT_MS);
+    // Unref'd: a refund never keeps the process alive (close() sends what waits).
+    this.#refundTimer ??= setTimeout(() => this.#turn.schedule(), REFUND_WAIT_MS).unref();
     return counted;
   }
 
   /** Sends whatever waits and resolves when every batch sent so far has been answered. */
-  async flush(): Promise<void> {
+  async close(): Promise<void> {
+    this.#closed = true;
     if (this.#pending.size > 0) this.#send();
     await Promise.allSettled([...this.#inFlight]);
   }
