@@ -114,6 +114,48 @@ describe.runIf(onPostgres)('refunds on a shared store', () => {
   });
 });
 
+describe('a refund after its window ended', () => {
+  // One test for both stores: the in-memory counters (PGlite) and, with TEST_DATABASE_URL, the shared table.
+  const stores = [{ name: 'in memory', open: async () => undefined }, ...(onPostgres ? [{ name: 'shared', open: openSharedStore }] : [])];
+
+  it.each(stores)('gives nothing back, so the next window allows no more than its limit ($name)', async ({ open }) => {
+    const shared = await open();
+    try {
+      const limit = { points: 2, durationS: 1 };
+      const limits = new RateLimits(
+        { enabled: true, loginPerIp: limit, loginPerAccount: limit, refreshPerIp: limit, refreshPerAccount: limit },
+        shared ? { limiters: shared.store.limiters } : {},
+      );
+      const key = `late-${Date.now()}`;
+      await limits.consume('login:account', key);
+      await limits.consume('login:account', key);
+      await new Promise((resolve) => setTimeout(resolve, 1_100)); // the window ends
+      await limits.refund('login:account', key);
+      await limits.refund('login:account', key);
+      await limits.consume('login:account', key);
+      await limits.consume('login:account', key);
+      await expect(limits.consume('login:account', key)).rejects.toBeInstanceOf(RateLimitedError);
+    } finally {
+      await shared?.close();
+    }
+  });
+});
+
+async function openSharedStore(): Promise<{ store: SharedRateLimitStore; close: () => Promise<void> }> {
+  const database = await testDatabase();
+  const db = await openDatabase({ kind: 'postgres', url: database.url });
+  await migrate(db);
+  await db.close();
+  const store = SharedRateLimitStore.open(database.url);
+  return {
+    store,
+    close: async () => {
+      await store.close();
+      await database.drop();
+    },
+  };
+}
+
 describe('rate limits when the PostgreSQL server cannot be reached', () => {
   it('still limit, per instance, with the in-memory insurance limiter', async () => {
     const store = SharedRateLimitStore.open('postgres://gatehouse@127.0.0.1:1/unreachable');

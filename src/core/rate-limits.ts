@@ -29,9 +29,23 @@ export interface Limiter {
 
 export type LimiterFactory = (bucket: RateLimitBucket, limit: RateLimit) => Limiter;
 
-/** Counters in this process's memory; each key is forgotten when its window ends. */
-export const inMemoryLimiters: LimiterFactory = (_bucket, limit) =>
-  new RateLimiterMemory({ points: limit.points, duration: limit.durationS });
+/**
+ * Counters in this process's memory; each key is forgotten when its window ends, and so is
+ * any refund that comes after: rate-limiter-flexible would keep it as a count below zero, and
+ * the next window would allow more attempts than its limit.
+ */
+export function memoryLimiter(limit: RateLimit): Limiter {
+  const limiter = new RateLimiterMemory({ points: limit.points, duration: limit.durationS });
+  return {
+    consume: (key, points) => limiter.consume(key, points),
+    reward: async (key, points) => {
+      const counted = (await limiter.get(key))?.consumedPoints ?? 0;
+      return counted > 0 ? limiter.reward(key, Math.min(points, counted)) : undefined;
+    },
+  };
+}
+
+export const inMemoryLimiters: LimiterFactory = (_bucket, limit) => memoryLimiter(limit);
 
 export class RateLimits {
   readonly #limiters: Map<RateLimitBucket, Limiter> | undefined;

@@ -22,9 +22,9 @@
 // refresh during a blip would log everyone out. Failing open would make every outage an open
 // door for guessing.
 import pg from 'pg';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimit } from '../config.js';
-import type { Limiter, LimiterFactory, RateLimitBucket } from '../core/rate-limits.js';
+import { memoryLimiter, type Limiter, type LimiterFactory, type RateLimitBucket } from '../core/rate-limits.js';
 import { NextTurn } from './next-turn.js';
 
 export const RATE_LIMIT_TABLE = 'rate_limits';
@@ -93,10 +93,19 @@ interface PendingCount {
   reject: (err: unknown) => void;
 }
 
-const UPSERT_COUNTS = `INSERT INTO ${RATE_LIMIT_TABLE} AS r (key, points, expire)
-  SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[])
+/**
+ * Each key's sum of attempts (refunds negative) is added to its count, or starts a new window
+ * when the stored one has ended. No count goes below zero: a refund that arrives after its
+ * window ended gives nothing back, instead of starting the next window below zero (which
+ * would allow more attempts than the limit). A refund-only key without a row stores zero.
+ * (A late refund in the same batch as a new window's first attempt still cancels that one
+ * attempt: at most one per refund, and only within REFUND_WAIT_MS of the window's end.)
+ */
+const UPSERT_COUNTS = `WITH b AS (SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[]) AS b(key, points, expire))
+  INSERT INTO ${RATE_LIMIT_TABLE} AS r (key, points, expire)
+  SELECT key, GREATEST(points, 0), expire FROM b
   ON CONFLICT (key) DO UPDATE SET
-    points = CASE WHEN r.expire <= $4 THEN excluded.points ELSE r.points + excluded.points END,
+    points = GREATEST(CASE WHEN r.expire <= $4 THEN 0 ELSE r.points END + (SELECT b.points FROM b WHERE b.key = r.key), 0),
     expire = CASE WHEN r.expire <= $4 THEN excluded.expire ELSE r.expire END
   RETURNING key, points, expire`;
 
@@ -195,14 +204,14 @@ class CountBatcher {
 
 /** One bucket's limit over the shared counters, with an in-memory limiter for when the server is away. */
 class SharedLimiter implements Limiter {
-  readonly #insurance: RateLimiterMemory;
+  readonly #insurance: Limiter;
 
   constructor(
     private readonly counts: CountBatcher,
     private readonly bucket: RateLimitBucket,
     private readonly limit: RateLimit,
   ) {
-    this.#insurance = new RateLimiterMemory({ points: limit.points, duration: limit.durationS });
+    this.#insurance = memoryLimiter(limit);
   }
 
   async consume(key: string, points: number): Promise<unknown> {
