@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dummyjsonLogin } from '../generated/client/sdk.gen.js';
 import { RateLimitedError } from '../src/core/errors.js';
+import type { RateLimit } from '../src/config.js';
 import { RateLimits } from '../src/core/rate-limits.js';
 import { SharedRateLimitStore } from '../src/store/rate-limits.js';
 import { openDatabase } from '../src/store/database.js';
@@ -46,20 +47,9 @@ describe.runIf(onPostgres)('rate limits on a PostgreSQL server', () => {
 
 describe.runIf(onPostgres)('shared counters, counted in batches', () => {
   it('give every concurrent attempt its own place in the window, across stores as across instances', async () => {
-    const database = await testDatabase();
-    const db = await openDatabase({ kind: 'postgres', url: database.url });
-    await migrate(db);
-    await db.close();
-    const stores = [SharedRateLimitStore.open(database.url), SharedRateLimitStore.open(database.url)];
+    const { stores, close } = await sharedStores(2);
     try {
-      const limit = { points: 10, durationS: 60 };
-      const [a, b] = stores.map(
-        (store) =>
-          new RateLimits(
-            { enabled: true, loginPerIp: limit, loginPerAccount: limit, refreshPerIp: limit, refreshPerAccount: limit },
-            { limiters: store.limiters },
-          ),
-      ) as [RateLimits, RateLimits];
+      const [a, b] = stores.map((store) => limitsOf({ points: 10, durationS: 60 }, store)) as [RateLimits, RateLimits];
       const key = `batch-${Date.now()}`;
       // 30 attempts at once, split over two stores, several keys in each statement.
       const outcomes = await Promise.allSettled(
@@ -78,23 +68,17 @@ describe.runIf(onPostgres)('shared counters, counted in batches', () => {
       await b.consume('login:account', `${key}-l`);
       await expect(a.consume('login:account', `${key}-l`)).rejects.toBeInstanceOf(RateLimitedError);
     } finally {
-      await Promise.all(stores.map((s) => s.close()));
-      await database.drop();
+      await close();
     }
   });
 });
 
 describe.runIf(onPostgres)('refunds on a shared store', () => {
   it('travel with a later count, and a refund still waiting when the store closes is written before it does', async () => {
-    const database = await testDatabase();
-    const db = await openDatabase({ kind: 'postgres', url: database.url });
-    await migrate(db);
-    await db.close();
-    const [a, b] = [SharedRateLimitStore.open(database.url), SharedRateLimitStore.open(database.url)];
+    const { stores, close } = await sharedStores(2);
+    const [a, b] = stores as [SharedRateLimitStore, SharedRateLimitStore];
     try {
-      const limit = { points: 2, durationS: 60 };
-      const settings = { enabled: true, loginPerIp: limit, loginPerAccount: limit, refreshPerIp: limit, refreshPerAccount: limit };
-      const [onA, onB] = [new RateLimits(settings, { limiters: a.limiters }), new RateLimits(settings, { limiters: b.limiters })];
+      const [onA, onB] = [limitsOf({ points: 2, durationS: 60 }, a), limitsOf({ points: 2, durationS: 60 }, b)];
       await onA.consume('login:account', 'user:1');
       await onA.consume('login:account', 'user:1');
       // Given back on A without waiting, then counted on A: the refund goes first.
@@ -108,24 +92,19 @@ describe.runIf(onPostgres)('refunds on a shared store', () => {
       await onB.consume('login:account', 'user:1');
       await expect(onB.consume('login:account', 'user:1')).rejects.toBeInstanceOf(RateLimitedError);
     } finally {
-      await Promise.all([a.close(), b.close()]);
-      await database.drop();
+      await close();
     }
   });
 });
 
 describe('a refund after its window ended', () => {
   // One test for both stores: the in-memory counters (PGlite) and, with TEST_DATABASE_URL, the shared table.
-  const stores = [{ name: 'in memory', open: async () => undefined }, ...(onPostgres ? [{ name: 'shared', open: openSharedStore }] : [])];
+  const stores = [{ name: 'in memory', open: async () => undefined }, ...(onPostgres ? [{ name: 'shared', open: () => sharedStores(1) }] : [])];
 
   it.each(stores)('gives nothing back, so the next window allows no more than its limit ($name)', async ({ open }) => {
     const shared = await open();
     try {
-      const limit = { points: 2, durationS: 1 };
-      const limits = new RateLimits(
-        { enabled: true, loginPerIp: limit, loginPerAccount: limit, refreshPerIp: limit, refreshPerAccount: limit },
-        shared ? { limiters: shared.store.limiters } : {},
-      );
+      const limits = limitsOf({ points: 2, durationS: 1 }, shared?.stores[0]);
       const key = `late-${Date.now()}`;
       await limits.consume('login:account', key);
       await limits.consume('login:account', key);
@@ -141,30 +120,35 @@ describe('a refund after its window ended', () => {
   });
 });
 
-async function openSharedStore(): Promise<{ store: SharedRateLimitStore; close: () => Promise<void> }> {
+/** `count` shared stores on one fresh, migrated database (as `count` instances would have); close() drops it. */
+async function sharedStores(count: number): Promise<{ stores: SharedRateLimitStore[]; close: () => Promise<void> }> {
   const database = await testDatabase();
   const db = await openDatabase({ kind: 'postgres', url: database.url });
   await migrate(db);
   await db.close();
-  const store = SharedRateLimitStore.open(database.url);
+  const stores = Array.from({ length: count }, () => SharedRateLimitStore.open(database.url));
   return {
-    store,
+    stores,
     close: async () => {
-      await store.close();
+      await Promise.all(stores.map((s) => s.close()));
       await database.drop();
     },
   };
+}
+
+/** Rate limits with `limit` on every bucket, counted in `store` (in memory without one). */
+function limitsOf(limit: RateLimit, store?: SharedRateLimitStore): RateLimits {
+  return new RateLimits(
+    { enabled: true, loginPerIp: limit, loginPerAccount: limit, refreshPerIp: limit, refreshPerAccount: limit },
+    store ? { limiters: store.limiters } : {},
+  );
 }
 
 describe('rate limits when the PostgreSQL server cannot be reached', () => {
   it('still limit, per instance, with the in-memory insurance limiter', async () => {
     const store = SharedRateLimitStore.open('postgres://gatehouse@127.0.0.1:1/unreachable');
     try {
-      const limit = { points: 2, durationS: 60 };
-      const limits = new RateLimits(
-        { enabled: true, loginPerIp: limit, loginPerAccount: limit, refreshPerIp: limit, refreshPerAccount: limit },
-        { limiters: store.limiters },
-      );
+      const limits = limitsOf({ points: 2, durationS: 60 }, store);
       await limits.consume('login:account', 'user:1');
       await limits.consume('login:account', 'user:1');
       await expect(limits.consume('login:account', 'user:1')).rejects.toBeInstanceOf(RateLimitedError);
