@@ -9,18 +9,25 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
  * parses and plans it once instead of on every call: measured on GET /auth/me's session
  * lookup, that cut the server's CPU per query from about 165 µs to about 65 µs (see
  * docs/performance.md). The statements are this process's own constant SQL texts; a bounded
- * number get names, and any beyond that run unnamed as before.
+ * number get names, and any beyond that run unnamed as before. PostgreSQL refuses a prepared
+ * statement whose result columns changed (0A000), so a schema change through exec() (as
+ * migrations make) gives every text a fresh name, which each connection prepares anew.
  */
 class StatementNames {
   readonly #names = new Map<string, string>();
+  #counter = 0;
   constructor(private readonly max: number) {}
+
+  forgetAll(): void {
+    this.#names.clear();
+  }
 
   query(sql: string, params: readonly unknown[] | undefined): pg.QueryConfig {
     const values = params as unknown[] | undefined;
     if (!values) return { text: sql };
     let name = this.#names.get(sql);
     if (name === undefined && this.#names.size < this.max) {
-      name = `gatehouse_${this.#names.size}`;
+      name = `gatehouse_${this.#counter++}`;
       this.#names.set(sql, name);
     }
     return name === undefined ? { text: sql, values } : { name, text: sql, values };
@@ -43,6 +50,7 @@ export async function openPostgres(url: string): Promise<Database> {
       return result.rows as Row[];
     },
     async exec(sql: string) {
+      statements.forgetAll();
       await pool.query(sql);
     },
   };
@@ -60,6 +68,7 @@ export async function openPostgres(url: string): Promise<Database> {
             return (await client.query(statements.query(sql, params))).rows as Row[];
           },
           async exec(sql: string) {
+            statements.forgetAll();
             await client.query(sql);
           },
         });
