@@ -61,7 +61,9 @@ export async function createServices(config: Config, opts: { clock?: Clock } = {
     // On a PostgreSQL server every instance must count against the same limits; the embedded
     // database has one process, whose memory is the one place to count.
     sharedLimits =
-      config.database.kind === 'postgres' && config.rateLimits.enabled ? SharedRateLimitStore.open(config.database.url) : undefined;
+      config.database.kind === 'postgres' && config.rateLimits.enabled
+        ? SharedRateLimitStore.open(config.database.url, { onFallback: (bucket) => metrics.rateLimitFallback(bucket) })
+        : undefined;
     const limits = new RateLimits(config.rateLimits, { limiters: sharedLimits?.limiters, events });
     const tokens = new AccessTokens(keys, { issuer: config.publicUrl, clockToleranceS: config.clockToleranceS, clock });
     const sessionSettings = {

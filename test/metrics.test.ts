@@ -1,5 +1,6 @@
 // GET /metrics (Prometheus text, one registry per instance, bounded labels, optional token)
 // and GET /readyz (database within a timeout; 503 while draining).
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cocartRefreshToken,
@@ -103,6 +104,35 @@ describe('GET /metrics', () => {
     const { text } = await scrape(other.client);
     expect(sample(text, 'gatehouse_logins_total', { dialect: 'dummyjson', grant: 'password', outcome: 'success' })).toBeUndefined();
     expect(sample(text, 'gatehouse_http_requests_total', { route: '/auth/login', method: 'POST', status: '200' })).toBeUndefined();
+  });
+});
+
+describe.skipIf(!process.env.TEST_DATABASE_URL)('GET /metrics when the shared rate-limit counters fail (PostgreSQL)', () => {
+  it('counts each attempt made in memory instead, by bucket, and the limits still hold', async () => {
+    const t = await startTestServer({ RATE_LIMITS: 'on', RATE_LIMIT_LOGIN_ACCOUNT: '2/60' });
+    try {
+      const before = await scrape(t.client);
+      expect(sample(before.text, 'gatehouse_rate_limit_fallbacks_total', { bucket: 'login:ip' })).toBeUndefined();
+      // The counters' table disappears under the running server: every count now fails.
+      const admin = new pg.Client({ connectionString: t.config.database.kind === 'postgres' ? t.config.database.url : '' });
+      await admin.connect();
+      await admin.query('DROP TABLE rate_limits');
+      await admin.end();
+
+      const wrong = () => dummyjsonLogin({ client: t.client, body: { username: 'michaelw', password: 'wrong' } });
+      expect((await wrong()).response.status).toBe(400);
+      expect((await wrong()).response.status).toBe(400);
+      const limited = await wrong();
+      expect(limited.response.status).toBe(429);
+      expect(limited.response.headers.get('retry-after')).toMatch(/^\d+$/);
+
+      const { text } = await scrape(t.client);
+      expect(sample(text, 'gatehouse_rate_limit_fallbacks_total', { bucket: 'login:ip' })).toBe(3);
+      expect(sample(text, 'gatehouse_rate_limit_fallbacks_total', { bucket: 'login:account' })).toBe(3);
+      expect(sample(text, 'gatehouse_rate_limited_total', { bucket: 'login:account' })).toBe(1);
+    } finally {
+      await t.close();
+    }
   });
 });
 

@@ -145,14 +145,19 @@ function limitsOf(limit: RateLimit, store?: SharedRateLimitStore): RateLimits {
 }
 
 describe('rate limits when the PostgreSQL server cannot be reached', () => {
-  it('still limit, per instance, with the in-memory insurance limiter', async () => {
-    const store = SharedRateLimitStore.open('postgres://gatehouse@127.0.0.1:1/unreachable');
+  it('still limit, per instance, with the in-memory insurance limiter, and report each count made there', async () => {
+    const fellBack: string[] = [];
+    const store = SharedRateLimitStore.open('postgres://gatehouse@127.0.0.1:1/unreachable', { onFallback: (bucket) => fellBack.push(bucket) });
     try {
       const limits = limitsOf({ points: 2, durationS: 60 }, store);
       await limits.consume('login:account', 'user:1');
+      await limits.consume('login:ip', '192.0.2.1');
+      await limits.consume('login:account', 'user:1');
+      await limits.refund('login:account', 'user:1'); // given back in memory too
       await limits.consume('login:account', 'user:1');
       await expect(limits.consume('login:account', 'user:1')).rejects.toBeInstanceOf(RateLimitedError);
       await limits.consume('login:account', 'user:2'); // other keys are unaffected
+      expect(fellBack).toEqual(['login:account', 'login:ip', 'login:account', 'login:account', 'login:account', 'login:account', 'login:account']);
     } finally {
       await store.close();
     }

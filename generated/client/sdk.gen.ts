@@ -508,6 +508,11 @@ export const getReadiness = <ThrowOnError extends boolean = false>(options?: Opt
  * `replay`, `rate_limited`, `bad_request`, `error`);
  * * `gatehouse_rate_limited_total` by `bucket` (`login:ip`, `login:account`, `refresh:ip`,
  * `refresh:account`);
+ * * `gatehouse_rate_limit_fallbacks_total` by `bucket`: attempts and refunds this instance
+ * counted in its own memory because the shared counters on PostgreSQL failed or did not
+ * answer within a second. While it grows, rate limits hold per instance only: alert on it;
+ * * `gatehouse_store_batches_retried_total` by `write` (`rotation`, `session`): batched
+ * writes on PostgreSQL that the server refused as a whole, so that each was retried alone;
  * * `gatehouse_sessions_revoked_total` by `reason` (`logout`, `refresh_token_reuse`,
  * `password_change`, `admin`);
  * * prom-client's default process and Node.js metrics (CPU, memory, event loop lag).

@@ -54,6 +54,11 @@ export class Metrics implements AuthEvents {
     ['dialect', 'outcome'],
   );
   readonly #rateLimited = this.#counter('gatehouse_rate_limited_total', 'Requests refused by a rate limit, by bucket.', ['bucket']);
+  readonly #rateLimitFallbacks = this.#counter(
+    'gatehouse_rate_limit_fallbacks_total',
+    "Rate-limit attempts and refunds counted in this instance's memory because the shared counters (PostgreSQL) failed or did not answer in time, by bucket: while it grows, limits hold per instance only.",
+    ['bucket'],
+  );
   readonly #revoked = this.#counter('gatehouse_sessions_revoked_total', 'Sessions revoked, by reason.', ['reason']);
   readonly #batchesRetried = this.#counter(
     'gatehouse_store_batches_retried_total',
@@ -109,6 +114,10 @@ export class Metrics implements AuthEvents {
 
   rateLimited(bucket: RateLimitBucket): void {
     this.#rateLimited.inc({ bucket });
+  }
+
+  rateLimitFallback(bucket: RateLimitBucket): void {
+    this.#rateLimitFallbacks.inc({ bucket });
   }
 
   batchRetried(write: 'rotation' | 'session'): void {

@@ -17,7 +17,9 @@
 //
 // When the server cannot be reached (or answers slower than STORE_TIMEOUT_MS), each bucket
 // falls back to an in-memory limiter with the same limits (as rate-limiter-flexible's
-// insurance limiter does): limits stay on, but per instance, until the server is back.
+// insurance limiter does): limits stay on, but per instance, until the server is back. Each
+// attempt or refund counted that way is reported (onFallback: a metric), so that operators
+// see when limits have quietly become per instance.
 // Failing closed would buy nothing: a login needs the database anyway, and refusing every
 // refresh during a blip would log everyone out. Failing open would make every outage an open
 // door for guessing.
@@ -42,14 +44,17 @@ export class SharedRateLimitStore {
   readonly #sweeper: NodeJS.Timeout;
 
   readonly #counts: CountBatcher;
+  readonly #onFallback: (bucket: RateLimitBucket) => void;
 
-  private constructor(pool: pg.Pool) {
+  private constructor(pool: pg.Pool, onFallback: (bucket: RateLimitBucket) => void) {
     this.#pool = pool;
+    this.#onFallback = onFallback;
     this.#counts = new CountBatcher(pool);
     this.#sweeper = setInterval(() => void this.sweep().catch(() => undefined), SWEEP_EVERY_MS).unref();
   }
 
-  static open(url: string): SharedRateLimitStore {
+  /** `onFallback` hears of every attempt or refund counted in memory because the server failed. */
+  static open(url: string, opts: { onFallback?: (bucket: RateLimitBucket) => void } = {}): SharedRateLimitStore {
     const pool = new pg.Pool({
       connectionString: url,
       max: 4,
@@ -64,10 +69,11 @@ export class SharedRateLimitStore {
     // A connection dropped while idle (server restart) is replaced on next use; without a
     // listener the pool's error event would end the process.
     pool.on('error', () => undefined);
-    return new SharedRateLimitStore(pool);
+    return new SharedRateLimitStore(pool, opts.onFallback ?? (() => undefined));
   }
 
-  readonly limiters: LimiterFactory = (bucket: RateLimitBucket, limit: RateLimit) => new SharedLimiter(this.#counts, bucket, limit);
+  readonly limiters: LimiterFactory = (bucket: RateLimitBucket, limit: RateLimit) =>
+    new SharedLimiter(this.#counts, bucket, limit, () => this.#onFallback(bucket));
 
   /**
    * Deletes every counter whose window has ended (such a row counts for nothing: the next
@@ -210,6 +216,7 @@ class SharedLimiter implements Limiter {
     private readonly counts: CountBatcher,
     private readonly bucket: RateLimitBucket,
     private readonly limit: RateLimit,
+    private readonly fellBack: () => void,
   ) {
     this.#insurance = memoryLimiter(limit);
   }
@@ -219,6 +226,7 @@ class SharedLimiter implements Limiter {
     try {
       count = await this.counts.add(`${this.bucket}:${key}`, points, this.limit.durationS * 1000);
     } catch {
+      this.fellBack();
       return this.#insurance.consume(key, points);
     }
     const msBeforeNext = Math.max(0, count.expire - Date.now());
@@ -231,6 +239,7 @@ class SharedLimiter implements Limiter {
     try {
       return await this.counts.addLater(`${this.bucket}:${key}`, -points, this.limit.durationS * 1000);
     } catch {
+      this.fellBack();
       return this.#insurance.reward(key, points);
     }
   }
