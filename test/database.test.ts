@@ -4,7 +4,7 @@
 // connection usable, a rollback keeps what was prepared inside it, and a schema change through
 // exec() (as migrations make) does not break a statement prepared before it.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openDatabase, type Database } from '../src/store/database.js';
+import { openDatabase, type Database, type Queryable } from '../src/store/database.js';
 import { testDatabase } from './helpers/gatehouse.js';
 
 const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
@@ -72,6 +72,53 @@ describe(`the database (${onPostgres ? 'PostgreSQL' : 'PGlite'})`, () => {
     expect(await db.query('SELECT * FROM things WHERE id = $1', [1])).toMatchObject([{ id: 1, name: 'before' }]);
     await db.exec('ALTER TABLE things ADD COLUMN extra text');
     expect(await db.query('SELECT * FROM things WHERE id = $1', [1])).toMatchObject([{ id: 1, name: 'before', extra: null }]);
+  });
+
+  it('runs them as prepared statements', async () => {
+    const prepared = await db.transaction(async (tx) => {
+      await tx.query(byId, [1]);
+      return tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE 'gatehouse\\_%' AND statement = $1`, [byId]);
+    });
+    expect(prepared).toEqual([{ n: 1 }]);
+  });
+
+  it('forgets what a rolled-back transaction prepared against the schema it changed', async () => {
+    await db.query(insert, [1, 'row', null, null, null, null]);
+    const all = 'SELECT * FROM things WHERE id = $1';
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.exec('ALTER TABLE things ADD COLUMN extra text');
+        expect(await tx.query(all, [1])).toMatchObject([{ id: 1, extra: null }]);
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    const [row] = await db.query<Record<string, unknown>>(all, [1]);
+    expect(row).toMatchObject({ id: 1, name: 'row' });
+    expect(row).not.toHaveProperty('extra');
+  });
+
+  it('refuses a transaction handle used after its transaction ended', async () => {
+    let leaked: Queryable | undefined;
+    await db.transaction(async (tx) => {
+      leaked = tx;
+    });
+    await expect(leaked!.query(byId, [1])).rejects.toThrow('Transaction is closed');
+  });
+
+  it('never runs a plain statement inside a transaction that is open meanwhile', async () => {
+    // Plain inserts asked for while a transaction is open wait for it (PGlite) or run on another
+    // connection (PostgreSQL); either way the transaction's rollback must not take them along.
+    let plain: Promise<unknown> | undefined;
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.query(insert, [100, 'tx', null, null, null, null]);
+        plain = Promise.all([1, 2, 3, 4, 5].map((id) => db.query(insert, [id, 'plain', null, null, null, null])));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    await plain;
+    expect(await db.query('SELECT id FROM things ORDER BY id', [])).toEqual([1, 2, 3, 4, 5].map((id) => ({ id })));
   });
 
   it('serves statements from concurrent callers and a transaction without mixing them', async () => {

@@ -111,15 +111,18 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('GET /metrics when the shared ra
   it('counts each attempt made in memory instead, by bucket, and the limits still hold', async () => {
     const t = await startTestServer({ RATE_LIMITS: 'on', RATE_LIMIT_LOGIN_ACCOUNT: '2/60' });
     try {
+      const wrong = () => dummyjsonLogin({ client: t.client, body: { username: 'michaelw', password: 'wrong' } });
+      expect((await wrong()).response.status).toBe(400); // counted on PostgreSQL: no fallback
       const before = await scrape(t.client);
       expect(sample(before.text, 'gatehouse_rate_limit_fallbacks_total', { bucket: 'login:ip' })).toBeUndefined();
+      expect(sample(before.text, 'gatehouse_rate_limit_fallbacks_total', { bucket: 'login:account' })).toBeUndefined();
       // The counters' table disappears under the running server: every count now fails.
       const admin = new pg.Client({ connectionString: t.config.database.kind === 'postgres' ? t.config.database.url : '' });
       await admin.connect();
       await admin.query('DROP TABLE rate_limits');
       await admin.end();
 
-      const wrong = () => dummyjsonLogin({ client: t.client, body: { username: 'michaelw', password: 'wrong' } });
+      // The memory starts afresh: two attempts more before the account's limit of 2 refuses.
       expect((await wrong()).response.status).toBe(400);
       expect((await wrong()).response.status).toBe(400);
       const limited = await wrong();

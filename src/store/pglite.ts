@@ -27,9 +27,12 @@ interface Prepared {
  * caller's transaction; inside our transaction (which holds the first) it takes only the
  * second, as PGlite's `tx.query()` does. Prepared statements belong to the session, not to a
  * transaction: a rollback keeps them. Migrations change the schema through `exec()`, which
- * forgets every statement, since Postgres refuses a prepared statement whose result columns
- * changed (0A000). The statements are this process's own constant SQL texts; a bounded number
- * get names, and any beyond that go through `query()` as before.
+ * forgets every statement (before and after, and again when a transaction that ran it ends,
+ * since a rollback undoes the schema but not what was prepared against it), because Postgres
+ * refuses a prepared statement whose result columns changed (0A000). The statements are this
+ * process's own constant SQL texts; a bounded number get names (new texts arriving at once
+ * may pass the bound by a few), and any beyond that go through `query()` as before. Forgotten
+ * statements stay prepared in the session: exec() runs at start, so they are few.
  */
 class PreparedStatements {
   readonly #byText = new Map<string, Prepared>();
@@ -95,17 +98,25 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-function wrap(q: PGlite | Transaction, statements: PreparedStatements, inTransaction: boolean): Queryable {
+function wrap(q: PGlite | Transaction, statements: PreparedStatements, tx?: { ranExec: boolean }): Queryable {
   return {
     async query<Row>(sql: string, params?: readonly unknown[]) {
-      const prepared = params && statements.run<Row>(sql, params, inTransaction);
+      // As tx.query() does: a transaction's handle is dead once it ended (the fast path would
+      // otherwise run inside whichever transaction holds the lock then).
+      if (tx && (q as Transaction).closed) throw new Error('Transaction is closed');
+      const prepared = params && statements.run<Row>(sql, params, tx !== undefined);
       if (prepared) return prepared;
       const result = await q.query<Row>(sql, params as unknown[] | undefined);
       return result.rows;
     },
     async exec(sql: string) {
+      if (tx) tx.ranExec = true;
       statements.forgetAll();
-      await q.exec(sql);
+      try {
+        await q.exec(sql);
+      } finally {
+        statements.forgetAll(); // also what was prepared, queued ahead, against the old schema
+      }
     },
   };
 }
@@ -135,7 +146,7 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
     throw err;
   }
   const statements = new PreparedStatements(db, 500);
-  const base = wrap(db, statements, false);
+  const base = wrap(db, statements);
   return {
     engine: 'pglite',
     exclusive: true,
@@ -143,7 +154,14 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
     exec: base.exec,
     // PGlite runs one statement at a time; its transaction() holds that lock throughout,
     // so transactions here are fully serialised.
-    transaction: (fn) => db.transaction((tx) => fn(wrap(tx, statements, true))),
+    transaction: async (fn) => {
+      const state = { ranExec: false };
+      try {
+        return await db.transaction((tx) => fn(wrap(tx, statements, state)));
+      } finally {
+        if (state.ranExec) statements.forgetAll();
+      }
+    },
     close: async () => {
       if (!db.closed) await db.close();
       unlock();

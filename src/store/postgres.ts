@@ -11,7 +11,8 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
  * docs/performance.md). The statements are this process's own constant SQL texts; a bounded
  * number get names, and any beyond that run unnamed as before. PostgreSQL refuses a prepared
  * statement whose result columns changed (0A000), so a schema change through exec() (as
- * migrations make) gives every text a fresh name, which each connection prepares anew.
+ * migrations make) gives every text a fresh name, which each connection prepares anew (names
+ * are forgotten before and after exec(), and when a transaction that ran it ends).
  */
 class StatementNames {
   readonly #names = new Map<string, string>();
@@ -51,7 +52,11 @@ export async function openPostgres(url: string): Promise<Database> {
     },
     async exec(sql: string) {
       statements.forgetAll();
-      await pool.query(sql);
+      try {
+        await pool.query(sql);
+      } finally {
+        statements.forgetAll(); // also what was prepared, meanwhile, against the old schema
+      }
     },
   };
   return {
@@ -61,13 +66,23 @@ export async function openPostgres(url: string): Promise<Database> {
     exec: onPool.exec,
     async transaction(fn) {
       const client = await pool.connect();
+      let ranExec = false;
+      let ended = false;
+      // A handle used after its transaction ended would run on a connection back in the pool,
+      // perhaps inside someone else's transaction: it refuses instead.
+      const open = () => {
+        if (ended) throw new Error('Transaction is closed');
+      };
       try {
         await client.query('BEGIN');
         const result = await fn({
           async query<Row>(sql: string, params?: readonly unknown[]) {
+            open();
             return (await client.query(statements.query(sql, params))).rows as Row[];
           },
           async exec(sql: string) {
+            open();
+            ranExec = true;
             statements.forgetAll();
             await client.query(sql);
           },
@@ -78,6 +93,9 @@ export async function openPostgres(url: string): Promise<Database> {
         await client.query('ROLLBACK').catch(() => undefined);
         throw err;
       } finally {
+        // A rollback undoes the schema change, not what was prepared against it.
+        if (ranExec) statements.forgetAll();
+        ended = true;
         client.release();
       }
     },

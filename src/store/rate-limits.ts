@@ -144,6 +144,10 @@ class CountBatcher {
     return counted;
   }
 
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** Sends whatever waits and resolves when every batch sent so far has been answered. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -226,7 +230,7 @@ class SharedLimiter implements Limiter {
     try {
       count = await this.counts.add(`${this.bucket}:${key}`, points, this.limit.durationS * 1000);
     } catch {
-      this.fellBack();
+      if (!this.counts.closed) this.fellBack(); // not a failure of the server: this instance is stopping
       return this.#insurance.consume(key, points);
     }
     const msBeforeNext = Math.max(0, count.expire - Date.now());
@@ -239,7 +243,7 @@ class SharedLimiter implements Limiter {
     try {
       return await this.counts.addLater(`${this.bucket}:${key}`, -points, this.limit.durationS * 1000);
     } catch {
-      this.fellBack();
+      if (!this.counts.closed) this.fellBack();
       return this.#insurance.reward(key, points);
     }
   }
