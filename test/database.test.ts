@@ -12,10 +12,12 @@ const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
 describe(`the database (${onPostgres ? 'PostgreSQL' : 'PGlite'})`, () => {
   let db: Database;
   let drop: () => Promise<void>;
+  let url: string;
 
   beforeEach(async () => {
     const database = await testDatabase();
     drop = database.drop;
+    url = database.url;
     db = await openDatabase(onPostgres ? { kind: 'postgres', url: database.url } : { kind: 'pglite-memory' });
     await db.exec(`CREATE TABLE things (id int PRIMARY KEY, name text, at timestamptz, tags text[], data jsonb, ok boolean)`);
   });
@@ -72,6 +74,21 @@ describe(`the database (${onPostgres ? 'PostgreSQL' : 'PGlite'})`, () => {
     expect(await db.query('SELECT * FROM things WHERE id = $1', [1])).toMatchObject([{ id: 1, name: 'before' }]);
     await db.exec('ALTER TABLE things ADD COLUMN extra text');
     expect(await db.query('SELECT * FROM things WHERE id = $1', [1])).toMatchObject([{ id: 1, name: 'before', extra: null }]);
+  });
+
+  it.skipIf(!onPostgres)('prepares a statement afresh when another instance changed its result columns', async () => {
+    await db.query(insert, [1, 'row', null, null, null, null]);
+    const name = 'SELECT id, name FROM things WHERE id = $1';
+    expect(await db.query(name, [1])).toEqual([{ id: 1, name: 'row' }]);
+    // Another instance (a rolling deploy's migration) changes the column's type.
+    const other = await openDatabase({ kind: 'postgres', url });
+    try {
+      await other.exec('ALTER TABLE things ALTER COLUMN name TYPE varchar(100)');
+    } finally {
+      await other.close();
+    }
+    expect(await db.query(name, [1])).toEqual([{ id: 1, name: 'row' }]);
+    expect(await db.query(name, [1])).toEqual([{ id: 1, name: 'row' }]);
   });
 
   it('runs them as prepared statements', async () => {

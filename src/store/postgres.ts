@@ -23,6 +23,10 @@ class StatementNames {
     this.#names.clear();
   }
 
+  forget(sql: string): void {
+    this.#names.delete(sql);
+  }
+
   query(sql: string, params: readonly unknown[] | undefined): pg.QueryConfig {
     const values = params as unknown[] | undefined;
     if (!values) return { text: sql };
@@ -47,8 +51,16 @@ export async function openPostgres(url: string): Promise<Database> {
   probe.release();
   const onPool: Queryable = {
     async query<Row>(sql: string, params?: readonly unknown[]) {
-      const result = await pool.query(statements.query(sql, params));
-      return result.rows as Row[];
+      try {
+        return (await pool.query(statements.query(sql, params))).rows as Row[];
+      } catch (err) {
+        // Another instance changed the schema under a statement this one prepared (a rolling
+        // deploy's migration changing a column's type): PostgreSQL refuses the prepared copy
+        // before running anything (0A000), so it is safe to prepare afresh and run it once more.
+        if ((err as { code?: unknown }).code !== '0A000' || !params) throw err;
+        statements.forget(sql);
+        return (await pool.query(statements.query(sql, params))).rows as Row[];
+      }
     },
     async exec(sql: string) {
       statements.forgetAll();
@@ -78,7 +90,13 @@ export async function openPostgres(url: string): Promise<Database> {
         const result = await fn({
           async query<Row>(sql: string, params?: readonly unknown[]) {
             open();
-            return (await client.query(statements.query(sql, params))).rows as Row[];
+            try {
+              return (await client.query(statements.query(sql, params))).rows as Row[];
+            } catch (err) {
+              // As above, but the transaction is aborted now: the caller fails, the next one prepares afresh.
+              if ((err as { code?: unknown }).code === '0A000') statements.forget(sql);
+              throw err;
+            }
           },
           async exec(sql: string) {
             open();
