@@ -65,7 +65,7 @@ class PreparedStatements {
       return write ? write(value) : String(value);
     });
     const messages = await db.execProtocolStream(
-      concat([protocol.serialize.bind({ statement: statement.name, values }), protocol.serialize.execute({}), protocol.serialize.sync()]),
+      Buffer.concat([protocol.serialize.bind({ statement: statement.name, values }), protocol.serialize.execute({}), protocol.serialize.sync()]),
       { syncToFs: false },
     );
     if (!inTransaction) await db.syncToFs(); // as query() does after a statement outside a transaction
@@ -75,7 +75,7 @@ class PreparedStatements {
   async #prepare(sql: string): Promise<Prepared> {
     const name = `gatehouse_${this.#counter++}`;
     const messages = await this.db.execProtocolStream(
-      concat([protocol.serialize.parse({ name, text: sql }), protocol.serialize.describe({ type: 'S', name }), protocol.serialize.sync()]),
+      Buffer.concat([protocol.serialize.parse({ name, text: sql }), protocol.serialize.describe({ type: 'S', name }), protocol.serialize.sync()]),
       { syncToFs: false },
     );
     const prepared: Prepared = {
@@ -86,16 +86,6 @@ class PreparedStatements {
     this.#byText.set(sql, prepared);
     return prepared;
   }
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function wrap(q: PGlite | Transaction, statements: PreparedStatements, tx?: { ranExec: boolean }): Queryable {

@@ -39,6 +39,11 @@ class StatementNames {
   }
 }
 
+/** "cached plan must not change result type": a prepared statement's result columns changed under it. */
+function planChanged(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === '0A000';
+}
+
 export async function openPostgres(url: string): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: 10, idleTimeoutMillis: 30_000 });
   const statements = new StatementNames(500);
@@ -57,7 +62,7 @@ export async function openPostgres(url: string): Promise<Database> {
         // Another instance changed the schema under a statement this one prepared (a rolling
         // deploy's migration changing a column's type): PostgreSQL refuses the prepared copy
         // before running anything (0A000), so it is safe to prepare afresh and run it once more.
-        if ((err as { code?: unknown }).code !== '0A000' || !params) throw err;
+        if (!planChanged(err) || !params) throw err;
         statements.forget(sql);
         return (await pool.query(statements.query(sql, params))).rows as Row[];
       }
@@ -94,7 +99,7 @@ export async function openPostgres(url: string): Promise<Database> {
               return (await client.query(statements.query(sql, params))).rows as Row[];
             } catch (err) {
               // As above, but the transaction is aborted now: the caller fails, the next one prepares afresh.
-              if ((err as { code?: unknown }).code === '0A000') statements.forget(sql);
+              if (planChanged(err)) statements.forget(sql);
               throw err;
             }
           },
