@@ -6,7 +6,11 @@ import { MAX_EXPIRES_IN_MINS } from './dialects/dummyjson/policy.js';
 
 export type DatabaseTarget =
   | { kind: 'pglite'; dataDir: string }
-  | { kind: 'pglite-memory' }
+  /**
+   * `startFrom`: a PGlite dump (dumpDataDir) to start from instead of running initdb. Not read
+   * from the environment; tests start dozens of servers, and initdb is most of each start.
+   */
+  | { kind: 'pglite-memory'; startFrom?: Blob }
   | { kind: 'postgres'; url: string };
 
 /** "N/S": at most N attempts per S seconds. */

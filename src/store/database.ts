@@ -37,5 +37,5 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     return openPostgres(target.url);
   }
   const { openPglite } = await import('./pglite.js');
-  return openPglite(target.kind === 'pglite' ? target.dataDir : undefined);
+  return target.kind === 'pglite' ? openPglite(target.dataDir) : openPglite(undefined, { startFrom: target.startFrom });
 }

@@ -112,7 +112,8 @@ function wrap(q: PGlite | Transaction, statements: PreparedStatements, tx?: { ra
 }
 
 /**
- * Embedded PostgreSQL; `dataDir` undefined keeps everything in memory.
+ * Embedded PostgreSQL; `dataDir` undefined keeps everything in memory, starting from the
+ * cluster dumped in `startFrom` if given, or else from a new one (initdb).
  *
  * Durability on disk: in Node, PGlite mounts `dataDir` through Emscripten's NODEFS, so every
  * write Postgres makes goes straight to the operating system (there is no in-memory copy to
@@ -122,7 +123,7 @@ function wrap(q: PGlite | Transaction, statements: PreparedStatements, tx?: { ra
  * starts Postgres with fsync off and its file layer never calls fsync, so a power loss or
  * kernel crash can lose recent commits: use a PostgreSQL server where that matters.
  */
-export async function openPglite(dataDir: string | undefined): Promise<Database> {
+export async function openPglite(dataDir: string | undefined, opts: { startFrom?: Blob | undefined } = {}): Promise<Database> {
   let unlock = () => {};
   if (dataDir !== undefined) {
     await mkdir(dataDir, { recursive: true });
@@ -130,7 +131,7 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
   }
   let db: PGlite;
   try {
-    db = await PGlite.create(dataDir);
+    db = await PGlite.create(dataDir, opts.startFrom ? { loadDataDir: opts.startFrom } : {});
   } catch (err) {
     unlock();
     throw err;

@@ -1,8 +1,10 @@
 // Starts a real Gatehouse on an ephemeral port with an in-memory database and a clock the
 // test can move, and gives a generated client pointed at it.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { inject } from 'vitest';
 import { createClient, createConfig, type Client } from '../../generated/client/client/index.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Clock } from '../../src/core/clock.js';
@@ -52,6 +54,15 @@ export async function testDatabase(): Promise<{ url: string; drop(): Promise<voi
   return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
+let template: Blob | undefined;
+/** The fresh cluster test/global-setup.ts dumped, read once per test file. */
+function pgliteTemplate(): Blob | undefined {
+  const file = inject('pgliteTemplate');
+  if (!file) return undefined;
+  template ??= new Blob([readFileSync(file)]);
+  return template;
+}
+
 export async function startTestServer(env: Record<string, string> = {}, opts: { logger?: Logger } = {}): Promise<TestServer> {
   const database = 'DATABASE_URL' in env ? { url: env.DATABASE_URL!, drop: async () => undefined } : await testDatabase();
   const config = loadConfig({
@@ -66,6 +77,7 @@ export async function startTestServer(env: Record<string, string> = {}, opts: { 
     PUBLIC_URL: 'http://gatehouse.test',
     ...env,
   });
+  if (config.database.kind === 'pglite-memory') config.database = { kind: 'pglite-memory', startFrom: pgliteTemplate() };
   const clock = new TestClock();
   const gatehouse = await startGatehouse(config, { clock, logger: opts.logger });
   const client = createClient(createConfig({ baseUrl: gatehouse.url }));
