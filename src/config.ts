@@ -44,6 +44,8 @@ export interface Config {
   clockToleranceS: number;
   /** Default delay between `gatehouse keys rotate` and the new key's first signature. */
   keyRotationDelayS: number;
+  /** KEY_ENCRYPTION_KEY: 32 bytes that seal the private signing keys in the database; unset, they are stored in clear. */
+  keyEncryptionKey: Uint8Array | undefined;
   /**
    * The longest access token any dialect can issue: a key that stopped signing must keep
    * verifying (and stay in the JWKS) this long, plus CLOCK_TOLERANCE_S.
@@ -165,6 +167,13 @@ const schema = z.object({
     .transform(Number)
     .refine((n) => n >= MIN_KEY_ROTATION_DELAY_S && n <= 2_592_000, { message: KEY_ROTATION_DELAY_MESSAGE })
     .default(600),
+  KEY_ENCRYPTION_KEY: z
+    .string()
+    .trim()
+    .refine((s) => /^[A-Za-z0-9_-]{43}$/.test(s) && Buffer.from(s, 'base64url').toString('base64url') === s, {
+      message: `KEY_ENCRYPTION_KEY must be 32 random bytes in base64url (43 characters), e.g. from: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`,
+    })
+    .optional(),
   COCART_ACCESS_TOKEN_TTL_S: int('COCART_ACCESS_TOKEN_TTL_S', 60, 31_536_000).default(864_000),
   COCART_BIND_IP: bool('COCART_BIND_IP').default(false),
   MAHO_AUDIENCE: z
@@ -275,6 +284,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sessionMaxAgeS: e.SESSION_MAX_AGE_S,
     clockToleranceS: e.CLOCK_TOLERANCE_S,
     keyRotationDelayS: e.KEY_ROTATION_DELAY_S,
+    keyEncryptionKey: e.KEY_ENCRYPTION_KEY === undefined ? undefined : new Uint8Array(Buffer.from(e.KEY_ENCRYPTION_KEY, 'base64url')),
     maxAccessTokenTtlS: Math.max(
       e.ACCESS_TOKEN_TTL_S,
       e.COCART_ACCESS_TOKEN_TTL_S,

@@ -24,6 +24,9 @@ export interface Gatehouse {
 export async function startGatehouse(config: Config, opts: { clock?: Clock; logger?: Logger } = {}): Promise<Gatehouse> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const services = await createServices(config, { clock: opts.clock });
+  if (config.production && !config.keyEncryptionKey) {
+    logger.warn('the private signing keys are stored unencrypted in the database: set KEY_ENCRYPTION_KEY (README, Deploying)');
+  }
   let draining = false;
   const app = createApp(services, logger, { isDraining: () => draining });
   // 128 KiB of headers rather than Node's 16: a 100 KB token must reach the dialect, to be

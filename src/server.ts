@@ -1,5 +1,6 @@
 // `npm start`: read the configuration, open the database, listen, and say where things are.
 import { ConfigError, loadConfig } from './config.js';
+import { KeyEncryptionError } from './core/key-encryption.js';
 import { startGatehouse } from './gatehouse.js';
 
 async function main(): Promise<void> {
@@ -13,7 +14,17 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const gatehouse = await startGatehouse(config);
+  let gatehouse;
+  try {
+    gatehouse = await startGatehouse(config);
+  } catch (err) {
+    // Sealed signing keys this configuration cannot open: a configuration error too.
+    if (err instanceof KeyEncryptionError) {
+      process.stderr.write(`Invalid configuration:\n  ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
   const { url, logger, services } = gatehouse;
   const database =
     config.database.kind === 'pglite'

@@ -6,6 +6,7 @@ import { AccessTokens } from './core/access-tokens.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { seedDemoServicePrincipals, seedDemoUsers } from './core/demo-users.js';
 import type { AuthEvents } from './core/events.js';
+import { KeyEncryption } from './core/key-encryption.js';
 import { KeyRing } from './core/keys.js';
 import { PasswordHasher } from './core/passwords.js';
 import { PasswordLogin } from './core/password-login.js';
@@ -52,10 +53,12 @@ export async function createServices(config: Config, opts: { clock?: Clock } = {
     const users = new UserStore(db);
     const passwords = await PasswordHasher.create();
     const seeded = config.seedDemo ? await seedDemoUsers(users, passwords, clock) : false;
-    const keys = await KeyRing.open(db, clock, {
-      rotationDelayS: config.keyRotationDelayS,
-      verifyAfterLastSignatureS: config.maxAccessTokenTtlS + config.clockToleranceS,
-    });
+    const keys = await KeyRing.open(
+      db,
+      clock,
+      { rotationDelayS: config.keyRotationDelayS, verifyAfterLastSignatureS: config.maxAccessTokenTtlS + config.clockToleranceS },
+      config.keyEncryptionKey ? KeyEncryption.withKey(config.keyEncryptionKey) : KeyEncryption.none(),
+    );
     const metrics = new Metrics();
     const events: AuthEvents = metrics;
     // On a PostgreSQL server every instance must count against the same limits; the embedded

@@ -3,6 +3,7 @@
 import { AdminError } from '../core/admin-errors.js';
 import { GatehouseError } from '../core/errors.js';
 import { ConfigError, loadConfig } from '../config.js';
+import { KeyEncryptionError } from '../core/key-encryption.js';
 import { createServices, type Services } from '../services.js';
 import { DataDirLockedError } from '../store/data-dir-lock.js';
 import { apiUsers, clients } from './clients.js';
@@ -60,6 +61,7 @@ export interface Io {
 function failureCode(err: unknown): string {
   if (err instanceof UsageError) return 'usage';
   if (err instanceof ConfigError) return 'configuration';
+  if (err instanceof KeyEncryptionError) return err.code;
   if (err instanceof AdminError || err instanceof GatehouseError) return err.code;
   if (err instanceof DataDirLockedError) return 'database_in_use';
   if (err instanceof OperationFailed) return 'failed';
@@ -95,7 +97,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       if (!json) io.stderr.write(`Run 'gatehouse ${err.command ? `${err.command} ` : ''}--help' for usage.\n`);
       return EXIT_USAGE;
     }
-    return err instanceof ConfigError ? EXIT_USAGE : EXIT_FAILED;
+    return err instanceof ConfigError || err instanceof KeyEncryptionError ? EXIT_USAGE : EXIT_FAILED;
   } finally {
     await services?.close().catch(() => undefined);
   }

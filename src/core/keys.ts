@@ -18,6 +18,7 @@ import type { Database } from '../store/database.js';
 import { KeyStore, type SigningKeyRow } from '../store/keys.js';
 import { AdminError, AdminErrorCode } from './admin-errors.js';
 import type { Clock } from './clock.js';
+import { isSealed, KeyEncryption } from './key-encryption.js';
 
 export const SIGNING_ALG = 'ES256';
 /** How long clients may cache /.well-known/jwks.json (its Cache-Control max-age). */
@@ -130,13 +131,27 @@ export class KeyRing {
     private readonly store: KeyStore,
     private readonly clock: Clock,
     private readonly settings: KeyRingSettings,
+    private readonly encryption: KeyEncryption,
   ) {}
 
-  static async open(db: Database, clock: Clock, settings: KeyRingSettings): Promise<KeyRing> {
-    const ring = new KeyRing(db, new KeyStore(db), clock, settings);
+  /**
+   * Opens the ring, creating a signing key if none can sign. With KEY_ENCRYPTION_KEY, keys
+   * stored in clear are sealed first; throws KeyEncryptionError when a sealed key cannot be
+   * opened (no key, or another one): an instance that could not sign must not start.
+   */
+  static async open(db: Database, clock: Clock, settings: KeyRingSettings, encryption = KeyEncryption.none()): Promise<KeyRing> {
+    const ring = new KeyRing(db, new KeyStore(db), clock, settings, encryption);
+    if (encryption.enabled) await ring.sealKeysInClear();
     await ring.ensureActiveKey();
     await ring.reload();
     return ring;
+  }
+
+  private async sealKeysInClear(): Promise<void> {
+    for (const row of await this.store.list()) {
+      if (isSealed(row.privateJwk)) continue;
+      await this.store.replacePrivateJwk(row.kid, row.privateJwk, await this.encryption.seal(row.kid, row.privateJwk));
+    }
   }
 
   /**
@@ -149,7 +164,7 @@ export class KeyRing {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [KEYGEN_LOCK]);
       const now = this.clock.now();
       if (signerAt((await this.store.list(tx)).map(times), now)) return;
-      await this.store.insert(await newSigningKey(new Date(now), new Date(0)), tx);
+      await this.store.insert(await this.#sealed(await newSigningKey(new Date(now), new Date(0))), tx);
     });
   }
 
@@ -161,7 +176,7 @@ export class KeyRing {
       // Imported keys are reused, but the times always come from the row: a rotation or a
       // retirement changes them.
       const known = this.#keys.get(row.kid);
-      next.set(row.kid, known ? { ...known, ...times(row) } : await load(row));
+      next.set(row.kid, known ? { ...known, ...times(row) } : await load(row, await this.encryption.open(row.kid, row.privateJwk)));
     }
     this.#keys = next;
     this.#lastReload = this.clock.now();
@@ -250,7 +265,7 @@ export class KeyRing {
     if (!Number.isInteger(delayS) || delayS < 0 || delayS > MAX_ACTIVATION_DELAY_S) {
       throw new AdminError(AdminErrorCode.InvalidInput, `the activation delay must be a whole number of seconds from 0 to ${MAX_ACTIVATION_DELAY_S}`);
     }
-    const fresh = await newSigningKey(new Date(this.clock.now()), new Date(this.clock.now() + delayS * 1000));
+    const fresh = await this.#sealed(await newSigningKey(new Date(this.clock.now()), new Date(this.clock.now() + delayS * 1000)));
     const result = await this.db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [KEYGEN_LOCK]);
       const now = this.clock.now();
@@ -324,6 +339,10 @@ export class KeyRing {
     return result;
   }
 
+  async #sealed(row: SigningKeyRow & { privateJwk: JWK }): Promise<SigningKeyRow> {
+    return { ...row, privateJwk: await this.encryption.seal(row.kid, row.privateJwk) };
+  }
+
   /** Deletes keys retired more than RETIRED_KEY_RETENTION_S ago; returns how many. */
   async purgeRetired(): Promise<number> {
     const deleted = await this.store.deleteRetiredBefore(new Date(this.clock.now() - RETIRED_KEY_RETENTION_S * 1000));
@@ -332,7 +351,7 @@ export class KeyRing {
   }
 }
 
-async function newSigningKey(createdAt: Date, activatesAt: Date): Promise<SigningKeyRow> {
+async function newSigningKey(createdAt: Date, activatesAt: Date): Promise<SigningKeyRow & { privateJwk: JWK }> {
   const { publicKey, privateKey } = await generateKeyPair(SIGNING_ALG, { extractable: true });
   const publicJwk = await exportJWK(publicKey);
   const privateJwk = await exportJWK(privateKey);
@@ -340,12 +359,12 @@ async function newSigningKey(createdAt: Date, activatesAt: Date): Promise<Signin
   return { kid, alg: SIGNING_ALG, publicJwk, privateJwk, createdAt, activatesAt, retireAfter: null };
 }
 
-async function load(row: SigningKeyRow): Promise<LoadedKey> {
+async function load(row: SigningKeyRow, privateJwk: JWK): Promise<LoadedKey> {
   // Only the curve coordinates are published; the private scalar `d` never leaves this object.
   const { kty, crv, x, y } = row.publicJwk;
   return {
     publicJwk: { kty, crv, x, y },
-    privateKey: (await importJWK(row.privateJwk, SIGNING_ALG)) as CryptoKey,
+    privateKey: (await importJWK(privateJwk, SIGNING_ALG)) as CryptoKey,
     publicKey: (await importJWK({ kty, crv, x, y }, SIGNING_ALG)) as CryptoKey,
     ...times(row),
   };

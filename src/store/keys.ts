@@ -1,11 +1,13 @@
 import type { JWK } from 'jose';
+import type { StoredPrivateKey } from '../core/key-encryption.js';
 import type { Queryable } from './database.js';
 
 export interface SigningKeyRow {
   kid: string;
   alg: 'ES256';
   publicJwk: JWK;
-  privateJwk: JWK;
+  /** Sealed with KEY_ENCRYPTION_KEY, or in clear without it. */
+  privateJwk: StoredPrivateKey;
   createdAt: Date;
   activatesAt: Date;
   retireAfter: Date | null;
@@ -15,7 +17,7 @@ interface Row {
   kid: string;
   alg: 'ES256';
   public_jwk: JWK;
-  private_jwk: JWK;
+  private_jwk: StoredPrivateKey;
   created_at: Date;
   activates_at: Date;
   retire_after: Date | null;
@@ -45,6 +47,11 @@ export class KeyStore {
        VALUES ($1, $2, $3, $4, $5, $6, $7)`,
       [k.kid, k.alg, JSON.stringify(k.publicJwk), JSON.stringify(k.privateJwk), k.createdAt, k.activatesAt, k.retireAfter],
     );
+  }
+
+  /** Replaces the stored private key (sealing a key stored in clear), unless it changed meanwhile. */
+  async replacePrivateJwk(kid: string, was: StoredPrivateKey, now: StoredPrivateKey, db: Queryable = this.db): Promise<void> {
+    await db.query('UPDATE signing_keys SET private_jwk = $3 WHERE kid = $1 AND private_jwk = $2::jsonb', [kid, JSON.stringify(was), JSON.stringify(now)]);
   }
 
   async setRetireAfter(kid: string, at: Date | null, db: Queryable = this.db): Promise<void> {
