@@ -116,7 +116,7 @@ const rateLimit = (name: string) =>
     .refine((l) => l.points >= 1 && l.durationS >= 1, { message: `${name}: N and S must both be at least 1` });
 
 /** Never echoed in an error message: it would land in the logs. */
-const SECRET_VARIABLES = new Set(['METRICS_TOKEN', 'DATABASE_URL']);
+const SECRET_VARIABLES = new Set(['METRICS_TOKEN', 'DATABASE_URL', 'KEY_ENCRYPTION_KEY']);
 // A new key must be in every cached copy of the JWKS before it signs anything: caches keep
 // it up to JWKS_MAX_AGE_S, and other instances on the same database notice a new key within
 // KEY_REFRESH_INTERVAL_S.

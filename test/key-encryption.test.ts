@@ -5,9 +5,9 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
-import { decodeProtectedHeader } from 'jose';
+import { CompactEncrypt, decodeProtectedHeader } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dummyjsonMe } from '../generated/client/sdk.gen.js';
+import { dummyjsonLogin, dummyjsonMe, getReadiness } from '../generated/client/sdk.gen.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { KeyEncryptionError } from '../src/core/key-encryption.js';
 import { createLogger } from '../src/http/logging.js';
@@ -89,10 +89,14 @@ describe('KEY_ENCRYPTION_KEY', () => {
     await withServer({ ...plain, KEY_ENCRYPTION_KEY: newKey() }, async (t) => {
       (await storedKeys(t)).forEach(expectSealed);
       expect(await meStatus(t, token)).toBe(200);
+      // The sealed key opened: it signs, and what it signs verifies.
+      const fresh = (await loginAs(t.client)).accessToken;
+      expect(decodeProtectedHeader(fresh).kid).toBe(decodeProtectedHeader(token).kid);
+      expect(await meStatus(t, fresh)).toBe(200);
     });
   });
 
-  it('refuses to start when the keys are sealed and the key is missing, another one, or the sealed key was moved to another row', async () => {
+  it('refuses to start when the keys are sealed and the key is missing, another one, or the sealed key was moved to another row', { timeout: 90_000 }, async () => {
     const key = newKey();
     const env = { ...(await database()), KEY_ENCRYPTION_KEY: key };
     await withServer(env, async (t) => {
@@ -107,11 +111,15 @@ describe('KEY_ENCRYPTION_KEY', () => {
     await expect(startTestServer({ ...env, KEY_ENCRYPTION_KEY: newKey() })).rejects.toMatchObject({ code: 'key_encryption_key_mismatch' });
 
     // The command line says the same, as a configuration error (exit 2), without a secret.
-    const cli = await gatehouse(['keys', 'list', '--json'], { ...env, KEY_ENCRYPTION_KEY: newKey() });
+    const other = newKey();
+    const cli = await gatehouse(['keys', 'list', '--json'], { ...env, KEY_ENCRYPTION_KEY: other });
     expect(cli.code).toBe(2);
     expect(cli.stdout).toBe('');
     expect(JSON.parse(cli.stderr)).toEqual({ error: 'key_encryption_key_mismatch', message: expect.stringMatching(/^KEY_ENCRYPTION_KEY does not decrypt signing key /) });
-    expect(cli.stderr).not.toContain(key);
+    expect(cli.stderr).not.toContain(other);
+    const missing = await gatehouse(['keys', 'list'], withoutKey);
+    expect(missing).toMatchObject({ code: 2, stdout: '' });
+    expect(missing.stderr).toMatch(/^gatehouse: signing key \S+ is encrypted: set KEY_ENCRYPTION_KEY to the key it was encrypted with\n$/);
     const listed = json<{ keys: unknown[] }>(await gatehouse(['keys', 'list', '--json'], env));
     expect(listed.keys).toHaveLength(2);
     // So does the server: exit 2 with the message, nothing listening.
@@ -132,6 +140,62 @@ describe('KEY_ENCRYPTION_KEY', () => {
     });
     await expect(startTestServer(env)).rejects.toBeInstanceOf(KeyEncryptionError);
     await expect(startTestServer(env)).rejects.toMatchObject({ code: 'key_encryption_key_mismatch' });
+  });
+
+  it('opens only A256GCM with the key itself: the same bytes as a key-wrapping key, or an altered ciphertext, do not open', async () => {
+    const key = newKey();
+    const asKeyWrap = async (kid: string) => {
+      const plaintext = new TextEncoder().encode(JSON.stringify({ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'd' }));
+      return new CompactEncrypt(plaintext).setProtectedHeader({ alg: 'A256KW', enc: 'A256GCM', kid }).encrypt(Buffer.from(key, 'base64url'));
+    };
+    const altered = (jwe: string) => {
+      const parts = jwe.split('.');
+      const ciphertext = parts[3]!;
+      parts[3] = `${ciphertext[0] === 'A' ? 'B' : 'A'}${ciphertext.slice(1)}`;
+      return parts.join('.');
+    };
+    for (const bad of [(kid: string) => asKeyWrap(kid), (_kid: string, jwe: string) => altered(jwe)]) {
+      const env = { ...(await database()), KEY_ENCRYPTION_KEY: key };
+      await withServer(env, async (t) => {
+        const [row] = await storedKeys(t);
+        const value = await bad(row!.kid, row!.privateJwk.jwe as string);
+        await t.gatehouse.services.db.query('UPDATE signing_keys SET private_jwk = $2 WHERE kid = $1', [row!.kid, JSON.stringify({ jwe: value })]);
+      });
+      await expect(startTestServer(env)).rejects.toMatchObject({ code: 'key_encryption_key_mismatch' });
+    }
+  });
+
+  it.skipIf(!process.env.TEST_DATABASE_URL)('on an instance that cannot open a key sealed after it started: verifies, applies retirements, cannot sign, not ready', async () => {
+    const env = await database();
+    const keyless = await startTestServer(env); // started before any key was sealed
+    cleanup.push(() => keyless.close());
+    const oldToken = (await loginAs(keyless.client)).accessToken;
+    const keyed = await startTestServer({ ...env, KEY_ENCRYPTION_KEY: newKey() }); // seals the table
+    cleanup.push(() => keyed.close());
+    const oldKid = decodeProtectedHeader(oldToken).kid!;
+    await keyed.gatehouse.services.keys.rotate({ activateInS: 0, force: true });
+    const newToken = (await loginAs(keyed.client)).accessToken;
+    expect(decodeProtectedHeader(newToken).kid).not.toBe(oldKid);
+
+    // Past the new key's activation on the keyless instance's clock, and past the at most one
+    // re-read a second for unknown kids: it meets the new kid, re-reads the table, and
+    // verifies with the new key's public half.
+    keyless.clock.advance(15);
+    expect(await meStatus(keyless, newToken)).toBe(200);
+    const notReady = await getReadiness({ client: keyless.client });
+    expect(notReady.response.status).toBe(503);
+    expect(notReady.error).toEqual({ status: 'unavailable' });
+    expect((await getReadiness({ client: keyed.client })).response.status).toBe(200);
+    // It cannot sign with the new key (a server error, not a token from a superseded key).
+    const refused = await dummyjsonLogin({ client: keyless.client, body: { username: 'emilys', password: 'emilyspass' } });
+    expect(refused.response.status).toBe(500);
+
+    // A retirement elsewhere still reaches it.
+    expect(await meStatus(keyless, oldToken)).toBe(200);
+    await keyed.gatehouse.services.keys.retire(oldKid);
+    keyless.clock.advance(11);
+    await meStatus(keyless, oldToken); // starts the background re-read
+    await expect.poll(() => meStatus(keyless, oldToken), { timeout: 5_000 }).toBe(401);
   });
 
   it('is asked for by a warning when a production server starts without it', async () => {
@@ -158,6 +222,10 @@ describe('KEY_ENCRYPTION_KEY', () => {
       expect(() => loadConfig({ KEY_ENCRYPTION_KEY: bad })).toThrow(ConfigError);
     }
     expect(() => loadConfig({ KEY_ENCRYPTION_KEY: 'x' })).toThrow(/KEY_ENCRYPTION_KEY must be 32 random bytes in base64url/);
+    // A real key in the wrong alphabet (openssl rand -base64 32) is refused without being shown.
+    const standard = randomBytes(32).toString('base64');
+    expect(() => loadConfig({ KEY_ENCRYPTION_KEY: standard })).toThrow(/\(value not shown\)/);
+    expect(() => loadConfig({ KEY_ENCRYPTION_KEY: standard })).not.toThrow(standard);
     const key = newKey();
     expect(loadConfig({ KEY_ENCRYPTION_KEY: key }).keyEncryptionKey).toEqual(new Uint8Array(Buffer.from(key, 'base64url')));
     expect(loadConfig({}).keyEncryptionKey).toBeUndefined();

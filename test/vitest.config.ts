@@ -11,7 +11,8 @@ export default defineConfig({
     pool: 'forks',
     // A file spends much of its time waiting for the servers and command-line processes it
     // started; vitest's default (one file per core but one) ran one file at a time on 2 cores.
-    maxWorkers: availableParallelism() + 1,
+    // At most 8: each file may hold a few servers' connections on a PostgreSQL run (CI allows 300).
+    maxWorkers: Math.min(availableParallelism() + 1, 8),
     testTimeout: 30_000,
     hookTimeout: 60_000,
     env: { NODE_ENV: 'test' },

@@ -483,8 +483,9 @@ export const getHealth = <ThrowOnError extends boolean = false>(options?: Option
  * Readiness for traffic
  *
  * For a load balancer's health check: 200 while this instance can serve requests, 503
- * when its database does not answer a query within one second, or while the instance is
- * shutting down (the `SHUTDOWN_DELAY_MS` window after SIGTERM, so the balancer stops sending
+ * when its database does not answer a query within one second, when a signing key in
+ * service cannot be decrypted with this instance's `KEY_ENCRYPTION_KEY` (another instance
+ * sealed it with a key this one lacks), or while the instance is shutting down (the `SHUTDOWN_DELAY_MS` window after SIGTERM, so the balancer stops sending
  * before the listener closes). `/healthz` stays a liveness check. Not rate limited; no
  * authentication.
  *

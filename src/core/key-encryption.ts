@@ -38,7 +38,11 @@ export function isSealed(stored: StoredPrivateKey): stored is { jwe: string } {
 }
 
 export class KeyEncryption {
-  private constructor(private readonly key: Uint8Array | undefined) {}
+  readonly #key: Uint8Array | undefined;
+
+  private constructor(key: Uint8Array | undefined) {
+    this.#key = key;
+  }
 
   /** Keys stored in clear. */
   static none(): KeyEncryption {
@@ -52,27 +56,27 @@ export class KeyEncryption {
   }
 
   get enabled(): boolean {
-    return this.key !== undefined;
+    return this.#key !== undefined;
   }
 
   /** What to store for `kid`'s private JWK. */
   async seal(kid: string, jwk: JWK): Promise<StoredPrivateKey> {
-    if (!this.key) return jwk;
+    if (!this.#key) return jwk;
     const plaintext = new TextEncoder().encode(JSON.stringify(jwk));
-    return { jwe: await new CompactEncrypt(plaintext).setProtectedHeader({ alg: ALG, enc: ENC, kid }).encrypt(this.key) };
+    return { jwe: await new CompactEncrypt(plaintext).setProtectedHeader({ alg: ALG, enc: ENC, kid }).encrypt(this.#key) };
   }
 
   /** The private JWK stored for `kid`; throws KeyEncryptionError when it cannot be opened. */
   async open(kid: string, stored: StoredPrivateKey): Promise<JWK> {
     if (!isSealed(stored)) return stored;
-    if (!this.key) {
+    if (!this.#key) {
       throw new KeyEncryptionError(
         KeyEncryptionErrorCode.Missing,
         `signing key ${kid} is encrypted: set KEY_ENCRYPTION_KEY to the key it was encrypted with`,
       );
     }
     try {
-      const { plaintext, protectedHeader } = await compactDecrypt(stored.jwe, this.key, {
+      const { plaintext, protectedHeader } = await compactDecrypt(stored.jwe, this.#key, {
         keyManagementAlgorithms: [ALG],
         contentEncryptionAlgorithms: [ENC],
       });

@@ -18,7 +18,7 @@ import type { Database } from '../store/database.js';
 import { KeyStore, type SigningKeyRow } from '../store/keys.js';
 import { AdminError, AdminErrorCode } from './admin-errors.js';
 import type { Clock } from './clock.js';
-import { isSealed, KeyEncryption } from './key-encryption.js';
+import { isSealed, KeyEncryption, KeyEncryptionError } from './key-encryption.js';
 
 export const SIGNING_ALG = 'ES256';
 /** How long clients may cache /.well-known/jwks.json (its Cache-Control max-age). */
@@ -78,7 +78,9 @@ export interface KeyRingSettings {
 interface LoadedKey {
   kid: string;
   publicJwk: JWK;
-  privateKey: CryptoKey;
+  /** Undefined when this instance's KEY_ENCRYPTION_KEY cannot open the stored key (openError says why). */
+  privateKey: CryptoKey | undefined;
+  openError?: KeyEncryptionError;
   publicKey: CryptoKey;
   activatesAt: number;
   retireAfter: number | null;
@@ -141,17 +143,13 @@ export class KeyRing {
    */
   static async open(db: Database, clock: Clock, settings: KeyRingSettings, encryption = KeyEncryption.none()): Promise<KeyRing> {
     const ring = new KeyRing(db, new KeyStore(db), clock, settings, encryption);
-    if (encryption.enabled) await ring.sealKeysInClear();
     await ring.ensureActiveKey();
     await ring.reload();
+    // At start, an instance that cannot open a key in service must not serve: it could not sign.
+    const now = clock.now();
+    const failed = [...ring.#keys.values()].find((k) => k.openError && !retired(k, now));
+    if (failed) throw failed.openError;
     return ring;
-  }
-
-  private async sealKeysInClear(): Promise<void> {
-    for (const row of await this.store.list()) {
-      if (isSealed(row.privateJwk)) continue;
-      await this.store.replacePrivateJwk(row.kid, row.privateJwk, await this.encryption.seal(row.kid, row.privateJwk));
-    }
   }
 
   /**
@@ -176,10 +174,42 @@ export class KeyRing {
       // Imported keys are reused, but the times always come from the row: a rotation or a
       // retirement changes them.
       const known = this.#keys.get(row.kid);
-      next.set(row.kid, known ? { ...known, ...times(row) } : await load(row, await this.encryption.open(row.kid, row.privateJwk)));
+      next.set(row.kid, known ? { ...known, ...times(row) } : await this.#load(row));
     }
     this.#keys = next;
     this.#lastReload = this.clock.now();
+  }
+
+  /**
+   * Loads a row. A private key this instance cannot open (another instance sealed it with a
+   * KEY_ENCRYPTION_KEY this one lacks) still verifies and its times still apply: a retirement
+   * must reach this instance too. It cannot sign, and /readyz reports the instance unready.
+   * A key stored in clear is sealed on sight when this instance has the key.
+   */
+  async #load(row: SigningKeyRow): Promise<LoadedKey> {
+    let privateJwk: JWK | undefined;
+    try {
+      privateJwk = await this.encryption.open(row.kid, row.privateJwk);
+    } catch (err) {
+      if (!(err instanceof KeyEncryptionError)) throw err;
+      return { ...(await load(row, undefined)), openError: err };
+    }
+    if (this.encryption.enabled && !isSealed(row.privateJwk)) {
+      await this.store.replacePrivateJwk(row.kid, row.privateJwk, await this.encryption.seal(row.kid, privateJwk));
+    }
+    return load(row, privateJwk);
+  }
+
+  /**
+   * Kids of the keys that sign now or will (pending) whose private half this instance cannot
+   * open; empty when all is well. A key that only verifies never signs again.
+   */
+  unopenedKeys(): string[] {
+    const now = this.clock.now();
+    const signer = signerAt(this.#keys.values(), now);
+    return [...this.#keys.values()]
+      .filter((k) => !k.privateKey && ['signing', 'pending'].includes(stateOf(k, signer, now)))
+      .map((k) => k.kid);
   }
 
   /**
@@ -207,6 +237,7 @@ export class KeyRing {
     this.#refreshInBackground();
     const best = signerAt(this.#keys.values(), this.clock.now());
     if (!best) throw new Error('no signing key is active; restart to create one');
+    if (!best.privateKey) throw new Error(`signing key ${best.kid} cannot be decrypted with this instance's KEY_ENCRYPTION_KEY`);
     return { kid: best.kid, key: best.privateKey };
   }
 
@@ -359,12 +390,12 @@ async function newSigningKey(createdAt: Date, activatesAt: Date): Promise<Signin
   return { kid, alg: SIGNING_ALG, publicJwk, privateJwk, createdAt, activatesAt, retireAfter: null };
 }
 
-async function load(row: SigningKeyRow, privateJwk: JWK): Promise<LoadedKey> {
+async function load(row: SigningKeyRow, privateJwk: JWK | undefined): Promise<LoadedKey> {
   // Only the curve coordinates are published; the private scalar `d` never leaves this object.
   const { kty, crv, x, y } = row.publicJwk;
   return {
     publicJwk: { kty, crv, x, y },
-    privateKey: (await importJWK(privateJwk, SIGNING_ALG)) as CryptoKey,
+    privateKey: privateJwk ? ((await importJWK(privateJwk, SIGNING_ALG)) as CryptoKey) : undefined,
     publicKey: (await importJWK({ kty, crv, x, y }, SIGNING_ALG)) as CryptoKey,
     ...times(row),
   };
