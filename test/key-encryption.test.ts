@@ -56,7 +56,9 @@ function expectSealed(row: { kid: string; privateJwk: Record<string, unknown>; t
 
 const meStatus = async (t: TestServer, token: string) => (await dummyjsonMe({ client: t.client, headers: bearer(token) })).response.status;
 
-describe('KEY_ENCRYPTION_KEY', () => {
+// Each test starts several servers on an on-disk PGlite (initdb included), which takes a while
+// when other test files run beside it.
+describe('KEY_ENCRYPTION_KEY', { timeout: 120_000 }, () => {
   it('seals every private key in the database; tokens verify after a restart with the same key', async () => {
     const env = { ...(await database()), KEY_ENCRYPTION_KEY: newKey() };
     const token = await withServer(env, async (t) => {
@@ -96,7 +98,7 @@ describe('KEY_ENCRYPTION_KEY', () => {
     });
   });
 
-  it('refuses to start when the keys are sealed and the key is missing, another one, or the sealed key was moved to another row', { timeout: 90_000 }, async () => {
+  it('refuses to start when the keys are sealed and the key is missing, another one, or the sealed key was moved to another row', async () => {
     const key = newKey();
     const env = { ...(await database()), KEY_ENCRYPTION_KEY: key };
     await withServer(env, async (t) => {
