@@ -463,8 +463,12 @@ export class Sessions {
    * rotated token presented again is how a stolen token is detected (the session is revoked).
    * Clocks of several instances may differ by a few seconds; at worst an instance running
    * behind refuses a just-expired session as unknown instead of as expired.
+   * With `keepS`, ended sessions stay listed (for audit: who logged in from where, and why a
+   * session was revoked) until they have been over for that long; their expired refresh tokens
+   * still go, since nothing but a live session's token can authenticate or detect a replay.
    */
-  purge(): Promise<PurgeCounts> {
-    return this.store.purge(new Date(this.clock.now()));
+  purge(keepS = 0): Promise<PurgeCounts> {
+    const now = this.clock.now();
+    return this.store.purge(new Date(now), new Date(now - keepS * 1000));
   }
 }

@@ -560,19 +560,23 @@ export class SessionStore {
     }));
   }
 
-  /** Deletes ended sessions (with their refresh tokens) and expired refresh tokens; see Sessions.purge. */
-  async purge(now: Date): Promise<PurgeCounts> {
+  /**
+   * Deletes sessions that ended (expired or were revoked) at or before `endedBy`, with their
+   * refresh tokens, and refresh tokens expired at `now`; see Sessions.purge.
+   */
+  async purge(now: Date, endedBy: Date = now): Promise<PurgeCounts> {
     const [sessions] = await this.db.query<{ expired: number; revoked: number }>(
-      `WITH gone AS (DELETE FROM sessions WHERE revoked_at IS NOT NULL OR expires_at <= $1 RETURNING revoked_at)
+      `WITH gone AS (DELETE FROM sessions WHERE revoked_at <= $1 OR expires_at <= $1 RETURNING revoked_at)
        SELECT count(*) FILTER (WHERE revoked_at IS NULL)::int AS expired,
               count(*) FILTER (WHERE revoked_at IS NOT NULL)::int AS revoked FROM gone`,
-      [now],
+      [endedBy],
     );
     const [tokens] = await this.db.query<{ n: number }>(
       'WITH gone AS (DELETE FROM refresh_tokens WHERE expires_at <= $1 RETURNING 1) SELECT count(*)::int AS n FROM gone',
       [now],
     );
-    this.#cache?.deleteWhere((s) => s.revokedAt !== null || s.expiresAt <= now.getTime());
+    const cutoff = endedBy.getTime();
+    this.#cache?.deleteWhere((s) => (s.revokedAt !== null && s.revokedAt <= cutoff) || s.expiresAt <= cutoff);
     return { expiredSessions: sessions!.expired, revokedSessions: sessions!.revoked, expiredRefreshTokens: tokens!.n };
   }
 }

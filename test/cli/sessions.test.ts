@@ -88,7 +88,7 @@ describe('gatehouse sessions', () => {
 });
 
 describe('gatehouse purge', () => {
-  it('deletes ended sessions and expired refresh tokens, keeps rotated ones that detect a replay', async () => {
+  it('deletes ended sessions (or keeps them --keep-days for audit) and expired refresh tokens, keeps rotated ones that detect a replay', async () => {
     const env = { ...db.env, SESSION_MAX_AGE_S: '3600', REFRESH_TOKEN_TTL_S: '600', REFRESH_REUSE_GRACE_S: '0' };
     const kept = await withServer(env, async (t) => {
       // The server's clock is moved back, so that these are over by the time purge runs.
@@ -104,12 +104,23 @@ describe('gatehouse purge', () => {
       return { live: live.accessToken, used: rotated.refreshToken, current: next.refreshToken };
     });
 
+    // Kept for a day after they ended: every session stays listed, only expired refresh tokens
+    // go (emmaj's and jamesd's; emmaj's session, expired an hour ago, stays).
+    const audited = await cli(['purge', '--keep-days', '1', '--json']);
+    expect(audited).toMatchObject({ code: 0, stderr: '' });
+    expect(json(audited)).toEqual({ expiredSessions: 0, revokedSessions: 0, expiredRefreshTokens: 2, retiredKeys: 0 });
+    const stillListed = json<{ sessions: SessionJson[] }>(await cli(['sessions', 'list', 'michaelw', '--json'])).sessions;
+    expect(stillListed).toHaveLength(1);
+    expect(stillListed[0]).toMatchObject({ revokedReason: 'logout' });
+    expect(json<{ sessions: SessionJson[] }>(await cli(['sessions', 'list', 'emmaj', '--json'])).sessions).toHaveLength(1);
+
     const purged = await cli(['purge', '--json']);
     expect(purged).toMatchObject({ code: 0, stderr: '' });
     // emilys's three sessions from the test above were revoked too, if it ran first.
     const counts = json<Record<string, number>>(purged);
     expect(Object.keys(counts).sort()).toEqual(['expiredRefreshTokens', 'expiredSessions', 'retiredKeys', 'revokedSessions']);
-    expect(counts).toMatchObject({ expiredSessions: 1, expiredRefreshTokens: 1, retiredKeys: 0 });
+    expect(counts).toMatchObject({ expiredSessions: 1, expiredRefreshTokens: 0, retiredKeys: 0 });
+    expect(json<{ sessions: SessionJson[] }>(await cli(['sessions', 'list', 'michaelw', '--json'])).sessions).toEqual([]);
     expect(counts.revokedSessions).toBeGreaterThanOrEqual(1);
     const again = await cli(['purge']);
     expect(again.stdout).toBe(

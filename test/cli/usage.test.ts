@@ -60,6 +60,7 @@ describe('bad arguments: exit 2, one line saying what, and where the help is', (
     [['clients', 'create', '--permission', 'all', '--grant', 'implicit'], '--grant must be one of client_credentials, password, refresh_token', "'gatehouse clients create --help'"],
     [['clients', 'set-permissions', 'x'], 'give --permission at least once, or --none', "'gatehouse clients set-permissions --help'"],
     [['keys', 'rotate', '--activate-in', 'soon'], '--activate-in must be a whole number from 0 to 2592000', "'gatehouse keys rotate --help'"],
+    [['purge', '--keep-days', '3651'], '--keep-days must be a whole number from 0 to 3650', "'gatehouse purge --help'"],
   ])('%j', async (args, message, hint) => {
     const r = await gatehouse(args as string[]);
     expect(r.code).toBe(2);
