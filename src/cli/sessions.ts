@@ -15,8 +15,9 @@ const list: Command = {
   usage: '<user> [--json]',
   details: `  <user>   username, or id when no username matches
 
-Shows each session's id, audience (the dialect it was opened in), creation, expiry,
-revocation, User-Agent and IP address; never token material.
+Shows each session's id, audience (the dialect it was opened in), the OAuth client it was
+issued to (if any), creation, expiry, revocation, IP address and User-Agent; never token
+material.
 
 Example:
   gatehouse sessions list emilys`,
@@ -26,9 +27,9 @@ Example:
     const services = await ctx.services();
     const sessions = await services.sessions.listForUser(user.id);
     const now = services.clock.now();
-    const rows = sessions.map((s) => [s.id, s.audience, stateOf(s, now), iso(s.createdAt), iso(s.expiresAt), s.ip ?? '-', s.userAgent ?? '-']);
+    const rows = sessions.map((s) => [s.id, s.audience, s.clientId ?? '-', stateOf(s, now), iso(s.createdAt), iso(s.expiresAt), s.ip ?? '-', s.userAgent ?? '-']);
     ctx.print(
-      sessions.length ? table([['ID', 'AUDIENCE', 'STATE', 'CREATED', 'EXPIRES', 'IP', 'USER-AGENT'], ...rows]) : `no sessions for ${user.username}`,
+      sessions.length ? table([['ID', 'AUDIENCE', 'CLIENT', 'STATE', 'CREATED', 'EXPIRES', 'IP', 'USER-AGENT'], ...rows]) : `no sessions for ${user.username}`,
       { user: { id: user.id, username: user.username }, sessions },
     );
   },

@@ -65,6 +65,8 @@ export interface SessionSummary {
   revokedReason: string | null;
   userAgent: string | null;
   ip: string | null;
+  /** The OAuth client's client_id when the session was issued to one (the OAuth password grant); null for dialect logins. */
+  clientId: string | null;
 }
 
 export interface PurgeCounts {
@@ -543,9 +545,11 @@ export class SessionStore {
       revoked_reason: string | null;
       user_agent: string | null;
       ip: string | null;
+      client_name: string | null;
     }>(
-      `SELECT id, audience, created_at, expires_at, revoked_at, revoked_reason, user_agent, ip
-         FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, id`,
+      `SELECT s.id, s.audience, s.created_at, s.expires_at, s.revoked_at, s.revoked_reason, s.user_agent, s.ip, c.name AS client_name
+         FROM sessions s LEFT JOIN api_users c ON c.id = s.client_id
+        WHERE s.user_id = $1 ORDER BY s.created_at DESC, s.id`,
       [userId],
     );
     return rows.map((r) => ({
@@ -557,6 +561,7 @@ export class SessionStore {
       revokedReason: r.revoked_reason,
       userAgent: r.user_agent,
       ip: r.ip,
+      clientId: r.client_name,
     }));
   }
 

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cocartValidateToken, dummyjsonLogout, dummyjsonMe, dummyjsonRefresh } from '../../generated/client/sdk.gen.js';
 import { cocartLoginAs, UA } from '../helpers/cocart.js';
 import { bearer, loginAs } from '../helpers/dummyjson.js';
+import { DEMO_CLIENT, oauthTokenFor } from '../helpers/oauth.js';
 import { cliDatabase, gatehouse, json, withServer } from './cli.js';
 
 let db: Awaited<ReturnType<typeof cliDatabase>>;
@@ -25,6 +26,7 @@ interface SessionJson {
   revokedReason: string | null;
   userAgent: string | null;
   ip: string | null;
+  clientId: string | null;
 }
 
 describe('gatehouse sessions', () => {
@@ -33,23 +35,35 @@ describe('gatehouse sessions', () => {
       const first = await loginAs(t.client, 'emilys');
       const second = await loginAs(t.client, 'emilys');
       const cocart = await cocartLoginAs(t.client, 'emilys');
-      return { first, second, cocart: cocart.extras.jwt_token, secrets: [first.accessToken, first.refreshToken, second.refreshToken, cocart.extras.jwt_refresh] };
+      const oauth = await oauthTokenFor(t.client, { grant_type: 'password', username: 'emilys', password: 'emilyspass' });
+      return {
+        first,
+        second,
+        cocart: cocart.extras.jwt_token,
+        secrets: [first.accessToken, first.refreshToken, second.refreshToken, cocart.extras.jwt_refresh, oauth.access_token, oauth.refresh_token!],
+      };
     });
 
     const listed = await cli(['sessions', 'list', 'emilys', '--json']);
     expect(listed).toMatchObject({ code: 0, stderr: '' });
     const { user, sessions } = json<{ user: unknown; sessions: SessionJson[] }>(listed);
     expect(user).toEqual({ id: 1, username: 'emilys' });
-    expect(sessions).toHaveLength(3);
+    expect(sessions).toHaveLength(4);
     for (const s of sessions) {
-      expect(Object.keys(s).sort()).toEqual(['audience', 'createdAt', 'expiresAt', 'id', 'ip', 'revokedAt', 'revokedReason', 'userAgent']);
+      expect(Object.keys(s).sort()).toEqual(['audience', 'clientId', 'createdAt', 'expiresAt', 'id', 'ip', 'revokedAt', 'revokedReason', 'userAgent']);
       expect(s).toMatchObject({ revokedAt: null, ip: '127.0.0.1' });
     }
-    expect(sessions.map((s) => s.audience).sort()).toEqual(['gatehouse:cocart', 'gatehouse:dummyjson', 'gatehouse:dummyjson']);
+    expect(sessions.map((s) => [s.audience, s.clientId]).sort()).toEqual([
+      ['gatehouse:cocart', null],
+      ['gatehouse:dummyjson', null],
+      ['gatehouse:dummyjson', null],
+      ['gatehouse:oauth', DEMO_CLIENT.id],
+    ]);
     expect(sessions.find((s) => s.audience === 'gatehouse:cocart')!.userAgent).toBe(UA);
     const text = await cli(['sessions', 'list', '1']);
-    expect(text.stdout).toMatch(/^ID +AUDIENCE +STATE +CREATED +EXPIRES +IP +USER-AGENT\n/);
-    expect(text.stdout.match(/ live /g)).toHaveLength(3);
+    expect(text.stdout).toMatch(/^ID +AUDIENCE +CLIENT +STATE +CREATED +EXPIRES +IP +USER-AGENT\n/);
+    expect(text.stdout).toMatch(new RegExp(`\\n[0-9a-f]{32} +gatehouse:oauth +${DEMO_CLIENT.id} +live `));
+    expect(text.stdout.match(/ live /g)).toHaveLength(4);
     for (const secret of tokens.secrets) expect(listed.stdout + text.stdout).not.toContain(secret);
 
     // The first login's session, as its access token names it.
@@ -74,9 +88,9 @@ describe('gatehouse sessions', () => {
       expect((await dummyjsonMe({ client: t.client, headers: bearer(tokens.second.accessToken) })).response.status).toBe(200);
     });
 
-    expect(json(await cli(['sessions', 'revoke-all', 'emilys', '--json']))).toEqual({ user: { id: 1, username: 'emilys' }, revoked: 2 });
+    expect(json(await cli(['sessions', 'revoke-all', 'emilys', '--json']))).toEqual({ user: { id: 1, username: 'emilys' }, revoked: 3 });
     const after = json<{ sessions: SessionJson[] }>(await cli(['sessions', 'list', 'emilys', '--json'])).sessions;
-    expect(after.map((s) => s.revokedReason)).toEqual(['admin', 'admin', 'admin']);
+    expect(after.map((s) => s.revokedReason)).toEqual(['admin', 'admin', 'admin', 'admin']);
 
     await withServer(db.env, async (t) => {
       expect((await dummyjsonMe({ client: t.client, headers: bearer(tokens.second.accessToken) })).response.status).toBe(401);
@@ -116,7 +130,7 @@ describe('gatehouse purge', () => {
 
     const purged = await cli(['purge', '--json']);
     expect(purged).toMatchObject({ code: 0, stderr: '' });
-    // emilys's three sessions from the test above were revoked too, if it ran first.
+    // emilys's four sessions from the test above were revoked too, if it ran first.
     const counts = json<Record<string, number>>(purged);
     expect(Object.keys(counts).sort()).toEqual(['expiredRefreshTokens', 'expiredSessions', 'retiredKeys', 'revokedSessions']);
     expect(counts).toMatchObject({ expiredSessions: 1, expiredRefreshTokens: 0, retiredKeys: 0 });
