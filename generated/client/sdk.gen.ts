@@ -31,7 +31,10 @@ export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends 
  * * The `refreshToken` cookie lives as long as the refresh token really does (the
  * original gives it the access token's lifetime).
  * * An out-of-range or non-numeric `expiresInMins` is a 400 (the original answers 500).
- * * Rate limited per client IP and per account: 429 with `Retry-After`.
+ * * Rate limited per client IP: 429 with `Retry-After`. Failed attempts are also limited
+ * per account; an account past its limit is refused with the same 400 as a wrong
+ * password, even for the right one, until the window ends, so the limit does not tell
+ * which accounts exist.
  *
  */
 export const dummyjsonLogin = <ThrowOnError extends boolean = false>(options: Options<DummyjsonLoginData, ThrowOnError>) => (options.client ?? client).post<DummyjsonLoginResponses, DummyjsonLoginErrors, ThrowOnError>({
@@ -128,7 +131,10 @@ export const dummyjsonLogout = <ThrowOnError extends boolean = false>(options?: 
  * secret is never in the payload; the claim layout (`iss`, `iat`, `nbf`, `exp`,
  * `data.user.{id, username, ip, device, pat}`) is kept, plus `aud`, `sub`, `sid` and `jti`.
  * * `role` is Gatehouse's role name capitalised (`Admin`, `Moderator`, `User`).
- * * Rate limited per client IP and per account: 429 with `Retry-After`.
+ * * Rate limited per client IP: 429 with `Retry-After`. Failed attempts are also limited
+ * per account (every spelling of it: username, email, phone); an account past its limit
+ * is refused with the same 401 as a wrong password, even for the right one, until the
+ * window ends, so the limit does not tell which accounts exist.
  *
  */
 export const cocartLogin = <ThrowOnError extends boolean = false>(options?: Options<CocartLoginData, ThrowOnError>) => (options?.client ?? client).post<CocartLoginResponses, CocartLoginErrors, ThrowOnError>({

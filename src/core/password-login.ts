@@ -1,9 +1,9 @@
-// Password login, the same for every dialect: rate limits before any hashing (so a flood
-// costs no argon2 work), then exactly one argon2id verification whether or not the user
-// exists, and one answer for every kind of failure, so neither the body, the status nor the
-// time tells an attacker which usernames exist.
+// Password login, the same for every dialect: the address's rate limit before any hashing (so
+// a flood costs no argon2 work), then exactly one argon2id verification whether or not the
+// user exists, and one answer for every kind of failure, so neither the body, the status nor
+// the time tells an attacker which usernames exist.
 import type { Clock } from './clock.js';
-import { ErrorCode, GatehouseError } from './errors.js';
+import { ErrorCode, GatehouseError, RateLimitedError } from './errors.js';
 import type { PasswordHasher } from './passwords.js';
 import type { RateLimits } from './rate-limits.js';
 import type { ClientInfo } from './sessions.js';
@@ -34,9 +34,20 @@ export class PasswordLogin {
     // The account limit is charged to the account found, so spelling it differently (email,
     // phone formatting, case) does not buy more guesses; unknown logins share their string's key.
     const account = found ? `user:${found.id}` : `login:${normalizeLogin(login)}`;
-    await this.limits.consume('login:account', account);
+    // An account past its limit is refused like a wrong password, after the same hashing, and
+    // never with a 429: the account's counter is shared by every spelling of a real account
+    // (email, phone, case) but not by the spellings of an unknown one, so a 429 after failures
+    // under another spelling would tell which accounts exist (OWASP Authentication Cheat Sheet:
+    // the same answer whether the account exists, the password is wrong, or it is locked).
+    const throttled = await this.limits.consume('login:account', account).then(
+      () => false,
+      (err: unknown) => {
+        if (err instanceof RateLimitedError) return true;
+        throw err;
+      },
+    );
     const ok = await this.passwords.verify(found?.passwordHash, password);
-    if (!ok || !found || !found.active) throw new GatehouseError(ErrorCode.InvalidCredentials);
+    if (throttled || !ok || !found || !found.active) throw new GatehouseError(ErrorCode.InvalidCredentials);
     void this.limits.refund('login:account', account); // not awaited: see RateLimits.refund
     if (this.passwords.needsRehash(found.passwordHash)) {
       await this.users.updatePasswordHash(found.id, await this.passwords.hash(password), new Date(this.clock.now()));

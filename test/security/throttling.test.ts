@@ -1,8 +1,10 @@
-// Every login and token route throttles per client IP and per account, answers 429 in its own
-// dialect's format with Retry-After, and charges the account rather than its spelling (email,
-// case, phone), so spelling it differently buys no extra guesses. One table over all routes
-// (OWASP Authentication and Credential Stuffing Prevention cheat sheets: throttle by account
-// as well as by source, since an attacker rotates addresses).
+// Every login and token route throttles per client IP and per account, and charges the account
+// rather than its spelling (email, case, phone), so spelling it differently buys no extra
+// guesses. One table over all routes (OWASP Authentication and Credential Stuffing Prevention
+// cheat sheets: throttle by account as well as by source, since an attacker rotates addresses).
+// An address past its limit gets 429 in its dialect's format with Retry-After; a user account
+// past its limit is refused exactly like a wrong password, since a 429 there would tell which
+// accounts exist (the counter of a real account is shared by its spellings, an unknown one's not).
 //
 // The server trusts X-Forwarded-For here, so each attempt can come from an address of the
 // test's choosing: the per-account limit is shown to hold across addresses, and the per-IP
@@ -33,6 +35,11 @@ interface Route {
    * every token of its client), so a per-name lockout would let anyone lock any client out.
    */
   perAddress?: true;
+  /**
+   * User accounts: two spellings of a real account (another one than `account`'s) and two of
+   * an unknown one, alike in kind (e.g. email then username, or two formats of a phone).
+   */
+  probe?: { known: [string, string]; unknown: [string, string] };
 }
 
 const xff = (ip: string) => ({ 'X-Forwarded-For': ip });
@@ -47,6 +54,7 @@ const ROUTES: Route[] = [
     limited: { message: 'Too many requests, try again later' },
     // DummyJSON logs in by username only: its case is the one other spelling.
     account: demoUser('sophiab', 'sophiab', ['SOPHIAB', ' Sophiab ']),
+    probe: { known: ['OLIVIAW', 'oliviaw'], unknown: ['NOBODYW', 'nobodyw'] },
   },
   {
     name: 'CoCart POST /wp-json/cocart/v2/login',
@@ -54,6 +62,7 @@ const ROUTES: Route[] = [
     refused: { status: 401, body: cocartError(401, 'cocart_authentication_error', 'Authentication failed.') },
     limited: cocartError(429, 'cocart_rate_limit_reached', 'Too many requests. Please wait and try again.'),
     account: demoUser('emilys', 'emilys', ['Emily.Johnson@x.dummyjson.com', 'EMILYS', '+81 965-431-3024', '819654313024']),
+    probe: { known: ['+1 555-0111', '15550111'], unknown: ['+1 555-0999', '15550999'] },
   },
   {
     name: 'Maho POST /api/rest/v2/auth/token (customer)',
@@ -63,6 +72,7 @@ const ROUTES: Route[] = [
     refused: { status: 401, body: mahoError(401, 'invalid_credentials', 'Invalid email or password') },
     limited: mahoError(429, 'too_many_requests', 'Too many requests, try again later'),
     account: demoUser('james.davis@x.dummyjson.com', 'jamesd', ['JAMES.DAVIS@X.DUMMYJSON.COM', 'jamesd']),
+    probe: { known: ['ava.taylor@x.dummyjson.com', 'avat'], unknown: ['nobody.taylor@x.dummyjson.com', 'nobodyt'] },
   },
   {
     name: 'Maho POST /api/rest/v2/auth/token (client_credentials)',
@@ -83,6 +93,7 @@ const ROUTES: Route[] = [
     refused: { status: 400, body: { error: 'invalid_grant', error_description: 'Invalid username or password' } },
     limited: { error: 'temporarily_unavailable', error_description: 'Too many requests, try again later' },
     account: demoUser('michaelw', 'michaelw', ['michael.williams@x.dummyjson.com', 'MICHAELW', 'Michael.Williams@X.dummyjson.com']),
+    probe: { known: ['ethan.martinez@x.dummyjson.com', 'ethanm'], unknown: ['nobody.martinez@x.dummyjson.com', 'nobodym'] },
   },
   {
     name: 'OAuth POST /oauth/token (client_credentials)',
@@ -136,17 +147,38 @@ describe.each(ROUTES.filter((r) => r.perAddress))('$name', (route) => {
   });
 });
 
+function expectRefused(route: Route, result: { error?: unknown; response: Response }, what: string) {
+  expect(result.response.status, what).toBe(route.refused.status);
+  expect(result.error, what).toEqual(route.refused.body);
+  expect(result.response.headers.get('retry-after'), what).toBeNull();
+}
+
 describe.each(ROUTES.filter((r) => !r.perAddress))('$name', (route) => {
-  it(`throttles failed attempts per account across client addresses, whatever the spelling; a success does not count`, async () => {
+  it(`throttles failed attempts per account across client addresses, whatever the spelling, answering like a wrong password; a success does not count`, async () => {
     const { login, secret, spellings } = await route.account(t);
     expect((await route.attempt(t.client, freshIp(), login, secret)).response.status, 'a success first').toBe(200);
     for (let i = 0; i < ACCOUNT_LIMIT; i++) {
-      const { error, response } = await route.attempt(t.client, freshIp(), i === 0 ? login : spellings[i % spellings.length]!, 'wrong-secret');
-      expect(response.status, `failure ${i + 1}`).toBe(route.refused.status);
-      expect(error).toEqual(route.refused.body);
+      expectRefused(route, await route.attempt(t.client, freshIp(), i === 0 ? login : spellings[i % spellings.length]!, 'wrong-secret'), `failure ${i + 1}`);
     }
-    // Even the right secret is refused now, from a new address and under every spelling.
-    for (const spelling of [login, ...spellings]) expectLimited(route, await route.attempt(t.client, freshIp(), spelling, secret), spelling);
+    // Even the right secret is refused now, from a new address and under every spelling, and
+    // the answer is a wrong password's, not a 429.
+    for (const spelling of [login, ...spellings]) expectRefused(route, await route.attempt(t.client, freshIp(), spelling, secret), spelling);
+    const refusals = t.gatehouse.services.metrics.registry.getSingleMetric('gatehouse_rate_limited_total');
+    expect(JSON.stringify((await refusals!.get()).values), 'still counted as throttled').toContain('"bucket":"login:account"');
+  });
+
+  it('answers an unknown account the same way, after the same attempts under the same spellings', async () => {
+    // The probe: failures under one spelling, then one under another. A real account's counter
+    // is shared by both spellings, an unknown one's is not; a 429 here would tell them apart.
+    const probe = async ([first, second]: [string, string]) => {
+      const answers = [];
+      for (let i = 0; i < ACCOUNT_LIMIT; i++) answers.push(await route.attempt(t.client, freshIp(), first, 'wrong-secret'));
+      answers.push(await route.attempt(t.client, freshIp(), second, 'wrong-secret'));
+      return answers.map((a) => [a.response.status, a.error, a.response.headers.get('retry-after')]);
+    };
+    const known = await probe(route.probe!.known);
+    expect(known).toEqual(await probe(route.probe!.unknown));
+    expect(known.at(-1)).toEqual([route.refused.status, route.refused.body, null]);
   });
 });
 
