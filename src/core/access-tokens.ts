@@ -12,6 +12,16 @@ export const ACCESS_TOKEN_TYPE = 'at+jwt';
 /** Longer tokens are refused before any parsing: ours are under 1 KB. */
 export const MAX_TOKEN_LENGTH = 8_192;
 
+/**
+ * The only spelling of a compact ES256 JWS: three base64url segments without padding, the
+ * signature's 64 bytes as 86 characters whose last carries no stray bits (one of A, Q, g, w).
+ * jose decodes a signature leniently (spare bits ignored, and with Node's atob, whitespace
+ * skipped), so without this one genuine token would verify under many spellings, each a new
+ * entry of VerifiedTokens: one token could fill the cache and push everyone else out. (ECDSA
+ * itself allows a second signature, s and n - s: one more entry per token at most.)
+ */
+const CANONICAL_ES256_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{85}[AQgw]$/;
+
 export interface AccessTokenClaims extends JWTPayload {
   sub: string;
   /** The session the token belongs to. */
@@ -114,6 +124,7 @@ export class AccessTokens {
 
   async #verify(token: string, audience: string | null): Promise<AccessTokenClaims> {
     if (token.length > MAX_TOKEN_LENGTH) throw new GatehouseError(ErrorCode.TokenInvalid, 'token too long');
+    if (!CANONICAL_ES256_JWS.test(token)) throw new GatehouseError(ErrorCode.TokenInvalid, 'not a compact ES256 JWS');
     const known = this.#verified.get(token);
     if (known) {
       // The same comparisons as jose's, in whole seconds, so the cache never accepts a token

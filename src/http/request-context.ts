@@ -1,9 +1,16 @@
 import type { Request } from 'express';
 import type { ClientInfo } from '../core/sessions.js';
 
-/** The caller's address (as trusted via TRUST_PROXY) and User-Agent, for bindings and limits. */
+/**
+ * How much of a User-Agent is kept: real ones are a few hundred characters. Headers may be up
+ * to 128 KB, and the User-Agent is stored with each session and copied into CoCart's tokens
+ * (`device`), so an uncapped one made tokens longer than verification accepts (8 KB).
+ */
+export const MAX_USER_AGENT_LENGTH = 1_024;
+
+/** The caller's address (as trusted via TRUST_PROXY) and User-Agent (capped), for bindings and limits. */
 export function clientInfo(req: Request): ClientInfo {
-  return { ip: req.ip ?? req.socket.remoteAddress ?? null, userAgent: req.get('user-agent') ?? null };
+  return { ip: req.ip ?? req.socket.remoteAddress ?? null, userAgent: req.get('user-agent')?.slice(0, MAX_USER_AGENT_LENGTH) ?? null };
 }
 
 /** The token of an `Authorization: Bearer <token>` header (scheme case-insensitive), if any. */

@@ -1,6 +1,7 @@
 // validate-token, refresh-token and logout: User-Agent and IP binding, rotation that kills
 // the old pair at once, replay, lifetimes, and every error status in CoCart's format.
 import { request } from 'node:http';
+import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cocartLogout,
@@ -56,6 +57,16 @@ describe('POST /wp-json/cocart/jwt/validate-token', () => {
     const { data, response } = await validate(login.extras.jwt_token);
     expect(response.status).toBe(200);
     expect(zCocartMessage.parse(data)).toEqual({ message: 'Token is valid.' });
+  });
+
+  it('keeps the first 1,024 characters of a longer User-Agent: the token stays usable', async () => {
+    const long = `Mozilla/5.0 ${'x'.repeat(6_000)}`;
+    const { extras } = await cocartLoginAs(t.client, 'emilys', { 'User-Agent': long });
+    expect(decodeJwt(extras.jwt_token)).toMatchObject({ data: { user: { device: long.slice(0, 1_024) } } });
+    expect((await validate(extras.jwt_token, { 'User-Agent': long })).response.status).toBe(200);
+    const refreshed = await refresh({ refresh_token: extras.jwt_refresh }, { headers: { 'User-Agent': long } });
+    expect(refreshed.response.status).toBe(200);
+    await expectRefused(extras.jwt_token, { 'User-Agent': UA });
   });
 
   it('refuses another User-Agent, an empty one and none at all', async () => {

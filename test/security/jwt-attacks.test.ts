@@ -206,6 +206,18 @@ function attacks(): Attack[] {
         return `${parts(tk)[0]}.${parts(tk)[1]}.${sig.toString('base64url')}`;
       },
     ],
+    [
+      // The same signature bytes, spelled differently: decoders that ignore the last
+      // character's spare bits (jose's does) would accept it.
+      'signature re-spelled: spare bits of its last character set',
+      (tk) => {
+        const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+        const [h, p, s] = parts(tk);
+        return `${h}.${p}.${s.slice(0, -1)}${alphabet[alphabet.indexOf(s.at(-1)!) | 0b0101]}`;
+      },
+    ],
+    ['signature re-spelled: with a space inside', (tk) => `${parts(tk)[0]}.${parts(tk)[1]}.${parts(tk)[2].slice(0, 10)} ${parts(tk)[2].slice(10)}`],
+    ['signature re-spelled: with base64 padding', (tk) => `${tk}==`],
     ['embedded jwk header (CVE-2018-0114), attacker key', (tk) => attackerSigned(tk, (jwk) => ({ jwk }))],
     ['embedded jwk header with the real kid, attacker key', (tk) => attackerSigned(tk, (jwk) => ({ jwk, kid: header(tk).kid }))],
     ['jku header pointing elsewhere, attacker key', (tk) => attackerSigned(tk, () => ({ jku: 'http://127.0.0.1:9/jwks.json' }))],
