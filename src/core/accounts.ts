@@ -81,8 +81,15 @@ export class Accounts {
     void this.limits.refund('login:account', `user:${user.id}`); // not awaited: see RateLimits.refund
     const weakness = passwordWeakness(next, [user.email, user.username]);
     if (weakness) throw new GatehouseError(ErrorCode.WeakPassword, weakness);
-    await this.users.updatePasswordHash(user.id, await this.passwords.hash(next), new Date(this.clock.now()));
-    await this.sessions.revokeAllForUser(user.id, 'password_change', { exceptSessionId: keepSessionId });
+    const hash = await this.passwords.hash(next);
+    // One transaction: a crash cannot leave the password changed and the other sessions alive,
+    // and no login that checked the old password opens a session that survives (see
+    // UserStore.changeCredentials).
+    await this.users.changeCredentials(user.id, async (tx) => {
+      await this.users.updatePasswordHash(user.id, hash, new Date(this.clock.now()), { db: tx });
+      await this.sessions.revokeAllForUser(user.id, 'password_change', { exceptSessionId: keepSessionId }, tx);
+    });
+    this.sessions.userChanged(user.id);
   }
 
   /**
@@ -90,8 +97,13 @@ export class Accounts {
    * issued before it stay dead if the user is activated again.
    */
   async setActive(id: number, active: boolean): Promise<boolean> {
-    const done = await this.users.setActive(id, active, new Date(this.clock.now()));
-    if (!active) await this.sessions.revokeAllForUser(id, 'admin');
+    // One transaction, as a password change (see UserStore.changeCredentials): no login racing
+    // the deactivation keeps a session that would come back to life on reactivation.
+    const done = await this.users.changeCredentials(id, async (tx) => {
+      const changed = await this.users.setActive(id, active, new Date(this.clock.now()), tx);
+      if (changed && !active) await this.sessions.revokeAllForUser(id, 'admin', {}, tx);
+      return changed;
+    });
     this.sessions.userChanged(id);
     return done;
   }

@@ -11,8 +11,18 @@ import { normalizeLogin, USERNAME_ONLY, type LoginIdentifiers, type User, type U
 
 export interface UserLookup {
   findByLoginWithSecret(login: string, by: LoginIdentifiers): Promise<UserWithSecret | undefined>;
-  updatePasswordHash(id: number, passwordHash: string, at: Date): Promise<void>;
+  updatePasswordHash(id: number, passwordHash: string, at: Date, opts: { replacing: string }): Promise<boolean>;
 }
+
+/**
+ * The stored hash a password login verified, carried by the user it returns. Sessions opens a
+ * session for that user only while it is still the stored hash, so a login that checked the
+ * old password cannot outlive a password change that committed meanwhile. A symbol property
+ * that is not enumerable: never serialised, never copied by a spread into an answer.
+ */
+export const VERIFIED_PASSWORD_HASH: unique symbol = Symbol('verified password hash');
+
+export type VerifiedUser = User & { readonly [VERIFIED_PASSWORD_HASH]?: string };
 
 export class PasswordLogin {
   constructor(
@@ -23,7 +33,7 @@ export class PasswordLogin {
   ) {}
 
   /** Returns the user, or throws InvalidCredentials or RateLimitedError. */
-  async check(login: string, password: string, client: ClientInfo, by: LoginIdentifiers = USERNAME_ONLY): Promise<User> {
+  async check(login: string, password: string, client: ClientInfo, by: LoginIdentifiers = USERNAME_ONLY): Promise<VerifiedUser> {
     // The address first, on its own: an address past its limit is refused before the user is
     // read or any account is counted, so it can neither probe nor lock anyone's account (its
     // attempts, however many at once, never reach an account's counter).
@@ -49,10 +59,17 @@ export class PasswordLogin {
     const ok = await this.passwords.verify(found?.passwordHash, password);
     if (throttled || !ok || !found || !found.active) throw new GatehouseError(ErrorCode.InvalidCredentials);
     void this.limits.refund('login:account', account); // not awaited: see RateLimits.refund
-    if (this.passwords.needsRehash(found.passwordHash)) {
-      await this.users.updatePasswordHash(found.id, await this.passwords.hash(password), new Date(this.clock.now()));
+    let verified = found.passwordHash;
+    if (this.passwords.needsRehash(verified)) {
+      const rehashed = await this.passwords.hash(password);
+      // Only over the hash just verified: a password changed meanwhile stays changed, and this
+      // login, made with the old one, is refused.
+      if (!(await this.users.updatePasswordHash(found.id, rehashed, new Date(this.clock.now()), { replacing: verified }))) {
+        throw new GatehouseError(ErrorCode.InvalidCredentials);
+      }
+      verified = rehashed;
     }
     const { passwordHash: _secret, ...user } = found;
-    return user;
+    return Object.defineProperty(user, VERIFIED_PASSWORD_HASH, { value: verified, enumerable: false });
   }
 }

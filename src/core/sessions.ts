@@ -7,12 +7,13 @@
 // (two tabs, one cookie) and gets a fresh token of its own. Rotation runs in one
 // transaction that locks the session row, so concurrent refreshes on any number of
 // instances are serialised and at most one of them can find a token unrotated.
-import type { Database } from '../store/database.js';
+import type { Database, Queryable } from '../store/database.js';
 import type { LockedRefreshToken, Principal, PurgeCounts, SessionAuthState, SessionStore, SessionSummary, StoredRefreshToken } from '../store/sessions.js';
 import type { AccessTokenClaims, AccessTokens } from './access-tokens.js';
 import type { Clock } from './clock.js';
 import { ErrorCode, GatehouseError, RefreshTokenReplayedError } from './errors.js';
 import { ignoreAuthEvents, type AuthEvents } from './events.js';
+import { VERIFIED_PASSWORD_HASH, type VerifiedUser } from './password-login.js';
 import type { RateLimits } from './rate-limits.js';
 import { newId, newRefreshToken, sha256Hex, type RefreshTokenFormat } from './secrets.js';
 import type { User } from './users.js';
@@ -73,6 +74,11 @@ function principalActive(p: Principal): boolean {
   return p.kind === 'user' ? p.user.active : p.service.active;
 }
 
+/** The hash a password login verified for this user, if it came from one (see PasswordLogin). */
+function verifiedHash(user: VerifiedUser): string | null {
+  return user[VERIFIED_PASSWORD_HASH] ?? null;
+}
+
 /** An empty User-Agent header is the same as none. */
 function normalizeClient(client: ClientInfo): ClientInfo {
   return { ip: client.ip, userAgent: client.userAgent === '' ? null : client.userAgent };
@@ -122,7 +128,7 @@ export class Sessions {
     const sessionExpiresAt = now + this.settings.sessionMaxAgeS * 1000;
     const refreshToken = newRefreshToken(policy.refreshTokenFormat);
     const refreshExpiresAt = Math.min(now + this.settings.refreshTokenTtlS * 1000, sessionExpiresAt);
-    await this.store.insertWithRefreshToken(
+    const opened = await this.store.insertWithRefreshToken(
       {
         id: sessionId,
         userId: user.id,
@@ -135,7 +141,9 @@ export class Sessions {
         ip: client.ip,
       },
       { tokenHash: sha256Hex(refreshToken), expiresAt: new Date(refreshExpiresAt) },
+      verifiedHash(user),
     );
+    if (!opened) throw new GatehouseError(ErrorCode.InvalidCredentials, 'password changed or user deactivated meanwhile');
     return { sessionId, accessGeneration: 0, refreshToken, refreshExpiresAt, user, principal: { kind: 'user', user } };
   }
 
@@ -155,9 +163,8 @@ export class Sessions {
     const now = this.clock.now();
     const lifetimeS = Math.min(this.settings.sessionMaxAgeS, opts.lifetimeS ?? Infinity);
     const sessionId = newId();
-    await this.store.insert({
+    const row = {
       id: sessionId,
-      userId: principal.kind === 'user' ? principal.user.id : null,
       apiUserId: principal.kind === 'service' ? principal.service.id : null,
       clientId: opts.oauthClientId ?? null,
       audience: policy.audience,
@@ -165,7 +172,16 @@ export class Sessions {
       expiresAt: new Date(now + lifetimeS * 1000),
       userAgent: client.userAgent,
       ip: client.ip,
-    });
+    };
+    if (principal.kind === 'user') {
+      // A user's session is guarded (see SessionStore.insertForUser); logins are argon2-bound,
+      // so they need no batching. Service principals' sessions are batched.
+      if (!(await this.store.insertForUser({ ...row, userId: principal.user.id }, verifiedHash(principal.user)))) {
+        throw new GatehouseError(ErrorCode.InvalidCredentials, 'password changed or user deactivated meanwhile');
+      }
+    } else {
+      await this.store.insert({ ...row, userId: null });
+    }
     return { sessionId, accessGeneration: 0, principal };
   }
 
@@ -431,12 +447,14 @@ export class Sessions {
    * Revokes every session of a user: all dialects, or only `audience`'s; except
    * `exceptSessionId` when given (the caller's own).
    */
+  /** `tx`: the transaction of the credential change that calls for it (UserStore.changeCredentials). */
   async revokeAllForUser(
     userId: number,
     reason: RevokeReason,
     opts: { exceptSessionId?: string; audience?: string } = {},
+    tx?: Queryable,
   ): Promise<number> {
-    return this.counted(reason, await this.store.revokeAllForUser(userId, reason, new Date(this.clock.now()), opts));
+    return this.counted(reason, await this.store.revokeAllForUser(userId, reason, new Date(this.clock.now()), opts, tx));
   }
 
   private counted(reason: RevokeReason, sessions: number): number {

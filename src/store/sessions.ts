@@ -134,6 +134,15 @@ function principalOf(r: AuthStateRow): Principal {
   return { kind: 'user', user: toUser(r) };
 }
 
+/**
+ * The user row a new session belongs to ($2), read FOR KEY SHARE: the lock the sessions.user_id
+ * foreign key takes anyway, taken here first so that the conditions are checked again after any
+ * credential change that held the row (UserStore.changeCredentials). The password hash is the
+ * last parameter of the statement using it: $10 in insertForUser, $12 with a refresh token.
+ */
+const USER_GUARD = (hashParam: number) =>
+  `SELECT id FROM users WHERE id = $2 AND active AND ($${hashParam}::text IS NULL OR password_hash = $${hashParam}) FOR KEY SHARE`;
+
 export class SessionStore {
   /** Only for an exclusive (embedded) database; see RowCache. */
   readonly #cache: RowCache<string, SessionAuthState> | undefined;
@@ -264,8 +273,9 @@ export class SessionStore {
     reason: string,
     at: Date,
     opts: { exceptSessionId?: string; audience?: string } = {},
+    db: Queryable = this.db,
   ): Promise<number> {
-    const rows = await this.db.query(
+    const rows = await db.query(
       `UPDATE sessions SET revoked_at = $2, revoked_reason = $3
         WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $4 AND ($5::text IS NULL OR audience = $5)
         RETURNING id`,
@@ -303,20 +313,40 @@ export class SessionStore {
   // --- refresh tokens (always inside a transaction) ---
 
   /**
-   * A new session and its first refresh token in one statement: atomic without a transaction,
-   * and one round trip instead of four (BEGIN, two INSERTs, COMMIT) on every login.
+   * A user's new session and its first refresh token in one statement: atomic without a
+   * transaction, and one round trip instead of four (BEGIN, two INSERTs, COMMIT) on every login.
+   * Guarded like insertForUser; false when the guard refused and nothing was written.
    */
-  async insertWithRefreshToken(s: NewSession, t: { tokenHash: string; expiresAt: Date }): Promise<void> {
-    await this.db.query(
-      `WITH s AS (
+  async insertWithRefreshToken(s: NewSession & { userId: number }, t: { tokenHash: string; expiresAt: Date }, passwordHash: string | null): Promise<boolean> {
+    const rows = await this.db.query(
+      `WITH u AS (${USER_GUARD(12)}),
+       s AS (
          INSERT INTO sessions (id, user_id, api_user_id, client_id, audience, created_at, expires_at, user_agent, ip)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         SELECT $1, u.id, $3, $4, $5, $6, $7, $8, $9 FROM u
          RETURNING id, created_at)
        INSERT INTO refresh_tokens (token_hash, session_id, parent_hash, created_at, expires_at)
-       SELECT $10, s.id, NULL, s.created_at, $11 FROM s`,
-      [s.id, s.userId, s.apiUserId, s.clientId, s.audience, s.createdAt, s.expiresAt, s.userAgent, s.ip, t.tokenHash, t.expiresAt],
+       SELECT $10, s.id, NULL, s.created_at, $11 FROM s RETURNING 1`,
+      [s.id, s.userId, s.apiUserId, s.clientId, s.audience, s.createdAt, s.expiresAt, s.userAgent, s.ip, t.tokenHash, t.expiresAt, passwordHash],
     );
+    if (rows.length === 0) return false;
     this.#rememberUnused(t.tokenHash, s.id, t.expiresAt);
+    return true;
+  }
+
+  /**
+   * A user's new session, only while the user is active and, when `passwordHash` is given (the
+   * hash a password login just verified), while it is still the user's: a password change or a
+   * deactivation that committed after the check, and revoked every session, must not be
+   * outlived by this one (see UserStore.changeCredentials for the locking). False when refused.
+   */
+  async insertForUser(s: NewSession & { userId: number }, passwordHash: string | null): Promise<boolean> {
+    const rows = await this.db.query(
+      `WITH u AS (${USER_GUARD(10)})
+       INSERT INTO sessions (id, user_id, api_user_id, client_id, audience, created_at, expires_at, user_agent, ip)
+       SELECT $1, u.id, $3, $4, $5, $6, $7, $8, $9 FROM u RETURNING 1`,
+      [s.id, s.userId, s.apiUserId, s.clientId, s.audience, s.createdAt, s.expiresAt, s.userAgent, s.ip, passwordHash],
+    );
+    return rows.length > 0;
   }
 
   async insertRefreshToken(

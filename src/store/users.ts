@@ -123,9 +123,24 @@ export class UserStore {
     }
   }
 
-  async setActive(id: number, active: boolean, at: Date): Promise<boolean> {
-    const rows = await this.db.query('UPDATE users SET active = $2, updated_at = $3 WHERE id = $1 RETURNING id', [id, active, at]);
+  async setActive(id: number, active: boolean, at: Date, db: Queryable = this.db): Promise<boolean> {
+    const rows = await db.query('UPDATE users SET active = $2, updated_at = $3 WHERE id = $1 RETURNING id', [id, active, at]);
     return rows.length > 0;
+  }
+
+  /**
+   * Runs a change of a user's credentials (password, active) and the revocation of their
+   * sessions in one transaction, holding the user's row FOR UPDATE from the start. A login
+   * opening a session reads the row FOR KEY SHARE (SessionStore's guarded inserts), which
+   * conflicts only with FOR UPDATE: a login that read the row first commits before the change
+   * goes on, so the revocation (a later statement) sees its session; one that comes after waits
+   * for the change and then finds the row changed, and opens nothing.
+   */
+  changeCredentials<T>(id: number, change: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (tx) => {
+      await tx.query('SELECT id FROM users WHERE id = $1 FOR UPDATE', [id]);
+      return change(tx);
+    });
   }
 
   async delete(id: number): Promise<boolean> {
@@ -146,8 +161,16 @@ export class UserStore {
     return rows[0]?.password_hash;
   }
 
-  async updatePasswordHash(id: number, passwordHash: string, at: Date): Promise<void> {
-    await this.db.query('UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1', [id, passwordHash, at]);
+  /**
+   * Sets a user's password hash; with `replacing`, only while that is still the stored hash (a
+   * rehash at login must not undo a password change made meanwhile). False when nothing changed.
+   */
+  async updatePasswordHash(id: number, passwordHash: string, at: Date, opts: { replacing?: string; db?: Queryable } = {}): Promise<boolean> {
+    const rows = await (opts.db ?? this.db).query(
+      'UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1 AND ($4::text IS NULL OR password_hash = $4) RETURNING id',
+      [id, passwordHash, at, opts.replacing ?? null],
+    );
+    return rows.length > 0;
   }
 
   /** Inserts `users` in order in one transaction, unless the table already has users. */
