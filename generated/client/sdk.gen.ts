@@ -224,7 +224,11 @@ export const cocartLogout = <ThrowOnError extends boolean = false>(options?: Opt
  * seed) and `token_type`/`expires_in` (current Maho code); tokens are ES256 with audience
  * `MAHO_AUDIENCE` (default `maho-api`); unknown and wrong credentials answer alike;
  * service-principal secrets are stored only as SHA-256; rate limited per IP and per
- * account (defaults 10/min and 5/min, as Maho).
+ * account (defaults 10/min and 5/min, as Maho). API clients are also OAuth 2 clients, each
+ * with the grants it was given (Maho has no such list): one not given `client_credentials`
+ * is refused here as at `/oauth/token`, with 400 `unauthorized_client`, but only once its
+ * secret has been checked, so an unknown client or a wrong secret still answers 401
+ * `invalid_client`. API users have no grant list: the `api_user` grant is always theirs.
  *
  */
 export const mahoToken = <ThrowOnError extends boolean = false>(options: Options<MahoTokenData, ThrowOnError>) => (options.client ?? client).post<MahoTokenResponses, MahoTokenErrors, ThrowOnError>({

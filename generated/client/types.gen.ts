@@ -771,7 +771,10 @@ export type MahoTokenData = {
 
 export type MahoTokenErrors = {
     /**
-     * Missing or blank fields, a bad email format, or an unsupported grant type.
+     * Missing or blank fields, a bad email format (`invalid_request`), an unsupported grant
+     * type (`unsupported_grant_type`), or an API client not given the `client_credentials`
+     * grant (`unauthorized_client`).
+     *
      */
     400: MahoError;
     /**

@@ -15,6 +15,7 @@ import { zMahoError, zMahoRefreshResponse, zMahoTokenResponse } from '../../gene
 import { bearer, loginAs } from '../helpers/dummyjson.js';
 import { FORM, formBody, startTestServer, type TestServer } from '../helpers/gatehouse.js';
 import { customerToken, demoApiUserToken, demoClientToken, mahoError } from '../helpers/maho.js';
+import { newOAuthClient } from '../helpers/oauth.js';
 
 let t: TestServer;
 beforeAll(async () => {
@@ -139,6 +140,36 @@ describe('POST /api/rest/v2/auth/token', () => {
     for (const body of bodies) {
       await expectError(token(body), 401, 'invalid_client', 'Invalid client credentials');
     }
+  });
+
+  it('answers 400 unauthorized_client to an API client not given client_credentials, once its secret is right', async () => {
+    const pwOnly = await newOAuthClient(t, ['password'], ['all']);
+    const refused = await expectError(
+      token({ grant_type: 'client_credentials', client_id: pwOnly.id, client_secret: pwOnly.secret }),
+      400,
+      'unauthorized_client',
+      'This client may not use the client_credentials grant',
+    );
+    expect(refused.headers.get('www-authenticate')).toBeNull();
+    // Without the secret, the same client answers exactly as an unknown one: nothing is revealed.
+    const wrong = await token({ grant_type: 'client_credentials', client_id: pwOnly.id, client_secret: 'wrong' });
+    const unknown = await token({ grant_type: 'client_credentials', client_id: 'ghc_00000000000000000000000000000000', client_secret: 'wrong' });
+    expect(wrong.response.status).toBe(401);
+    expect(wrong.error).toEqual(mahoError(401, 'invalid_client', 'Invalid client credentials'));
+    expect(JSON.stringify(unknown.error)).toBe(JSON.stringify(wrong.error));
+    expect(wrong.response.headers.get('www-authenticate')).toBe(unknown.response.headers.get('www-authenticate'));
+  });
+
+  it('a client given client_credentials among other grants, and an API user (who has no grant list), still get tokens', async () => {
+    const both = await newOAuthClient(t, ['password', 'client_credentials'], ['customers/read']);
+    const { data, response } = await token({ grant_type: 'client_credentials', client_id: both.id, client_secret: both.secret });
+    expect(response.status).toBe(200);
+    expect(zMahoTokenResponse.parse(data)).toMatchObject({ apiUser: { id: both.principal.id, username: both.id }, permissions: ['customers/read'] });
+    const apiUser = await t.gatehouse.services.servicePrincipals.create('api_user', { name: 'grantless-api', permissions: ['customers/read'] });
+    expect(apiUser.principal.grantTypes).toEqual([]);
+    const user = await token({ grant_type: 'api_user', username: 'grantless-api', api_key: apiUser.secret });
+    expect(user.response.status).toBe(200);
+    expect(zMahoTokenResponse.parse(user.data)).toMatchObject({ apiUser: { username: 'grantless-api' }, permissions: ['customers/read'] });
   });
 
   it('answers concurrent grants each on its own (on PostgreSQL their lookups and new sessions share statements)', async () => {

@@ -53,6 +53,13 @@ export function token(s: Services): RequestHandler {
           : required(body, ['username', 'api_key']);
       const kind: ServiceKind = grant === 'client_credentials' ? 'api_client' : 'api_user';
       const service = await s.servicePrincipals.authenticate(kind, name!, secret!, client);
+      // An API client is also an OAuth client, limited to the grants it was given; without
+      // this check one given only `password` would get a service token here that /oauth/token
+      // refuses it. Only after its secret, so only its owner learns why. API users have no
+      // grant list (theirs is always empty): the api_user grant is all they have.
+      if (service.kind === 'api_client' && !service.grantTypes.includes('client_credentials')) {
+        throw new DialectError(400, 'This client may not use the client_credentials grant', 'unauthorized_client');
+      }
       // An API client's session is issued to it, so no other OAuth client may revoke it (RFC 7009).
       const session = await s.sessions.open({ kind: 'service', service }, policy, client, {
         oauthClientId: service.kind === 'api_client' ? service.id : null,
