@@ -388,8 +388,12 @@ export const mahoGetCustomer = <ThrowOnError extends boolean = false>(options: O
  * given (`unauthorized_client` otherwise).
  *
  * * `client_credentials`: a token for the client itself (`sub` = `client_<id>`). `scope`
- * asks for a subset of the client's permissions (from `scopes_supported`); without it
- * the token carries all of them. No refresh token (RFC 6749 section 4.4.3).
+ * asks for some of the client's permissions, or narrower ones (`customers/read` of
+ * `customers/all`); without it the token carries all of them. Each scope must be one of
+ * `scopes_supported` or a permission on a resource the client's own permissions name (a
+ * client holding `orders/read` may ask for it; `all` names no resource, so on its own it
+ * reaches only the listed scopes). A scope beyond the client's permissions, or a
+ * malformed one, is `invalid_scope`. No refresh token (RFC 6749 section 4.4.3).
  * * `password`: a token for a user (`sub` = `user_<id>`), by login name or email and
  * password; unknown user and wrong password answer alike (`invalid_grant`). With the
  * `refresh_token` grant allowed, a refresh token comes too. User tokens carry no scope:

@@ -409,6 +409,12 @@ export type OAuthMetadata = {
     jwks_uri: string;
     revocation_endpoint?: string;
     introspection_endpoint?: string;
+    /**
+     * The permissions Gatehouse itself guards. A client may also ask for any other
+     * permission it holds (for resource servers that read it by introspection); those are
+     * not listed, as RFC 8414 allows.
+     *
+     */
     scopes_supported?: Array<string>;
     /**
      * Empty: there is no authorization endpoint.

@@ -18,7 +18,7 @@ export function allows(permissions: readonly string[], resource: string, action:
 /** The resources Gatehouse itself guards with permissions (Maho's customers resource). */
 export const RESOURCES = ['customers'] as const;
 
-/** Every permission that means something here: what OAuth discovery lists as scopes. */
+/** The permissions of the resources Gatehouse guards: what OAuth discovery lists as scopes. */
 export function knownPermissions(): string[] {
   return ['all', ...RESOURCES.flatMap((r) => [...ACTIONS, 'all'].map((a) => `${r}/${a}`))];
 }
@@ -34,4 +34,17 @@ export function covers(permissions: readonly string[], wanted: string): boolean 
   const [resource, action] = wanted.split('/') as [string, string];
   if (action === 'all') return permissions.includes(wanted);
   return allows(permissions, resource, action as Action);
+}
+
+/**
+ * Whether a client holding `permissions` may ask for `wanted` as an OAuth scope: one it holds or
+ * narrower, on a resource Gatehouse guards or one its own permissions name (a resource server's
+ * `orders/read`, read by introspection). `all` names no resource, so on its own it reaches only
+ * the guarded ones: it already covers any other, and a scope nobody defined is more likely a typo.
+ */
+export function requestable(permissions: readonly string[], wanted: string): boolean {
+  if (!covers(permissions, wanted)) return false;
+  if (wanted === 'all') return true;
+  const resource = wanted.split('/')[0]!;
+  return (RESOURCES as readonly string[]).includes(resource) || permissions.some((p) => p.startsWith(`${resource}/`));
 }

@@ -104,6 +104,28 @@ describe('client_credentials', () => {
     expect(ok.response.status).toBe(200);
   });
 
+  it('a permission of a resource Gatehouse does not guard, which the client holds, may be asked for by scope', async () => {
+    const c = await newOAuthClient(t, ['client_credentials'], ['orders/read', 'invoices/all', 'customers/read']);
+    const as = { headers: basic(c.id, c.secret) };
+    // By default the token carries it; asked for, it is granted alone, and introspection shows it.
+    expect((await token({ grant_type: 'client_credentials' }, as)).data).toMatchObject({ scope: 'orders/read invoices/all customers/read' });
+    const { data, response } = await token({ grant_type: 'client_credentials', scope: 'orders/read' }, as);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(zOAuthTokenResponse.parse(data)).toEqual({ access_token: expect.any(String), token_type: 'Bearer', expires_in: 3600, scope: 'orders/read' });
+    expect(decodeJwt(data!.access_token).scope).toBe('orders/read');
+    expect((await introspect(t.client, data!.access_token)).data).toMatchObject({ active: true, scope: 'orders/read', client_id: c.id });
+    // Narrower than a held `<resource>/all`, beside a guarded scope.
+    const narrower = await token({ grant_type: 'client_credentials', scope: 'invoices/read customers/read invoices/all' }, as);
+    expect(narrower.data).toMatchObject({ scope: 'invoices/read customers/read invoices/all' });
+    // Still never more than the client holds, nor a resource it has nothing of.
+    for (const scope of ['orders/write', 'orders/all', 'refunds/read', 'all', 'ORDERS/read']) {
+      await expectError(token({ grant_type: 'client_credentials', scope }, as), 400, 'invalid_scope', `Scope not granted to this client: ${scope}`);
+    }
+    await expectError(token({ grant_type: 'client_credentials', scope: 'orders/read orders/write' }, as), 400, 'invalid_scope', 'Scope not granted to this client: orders/write');
+    await expectError(token({ grant_type: 'client_credentials', scope: 'orders/read\\' }, as), 400, 'invalid_scope', 'Malformed scope');
+  });
+
   it('the token is refused by the dialects’ own routes (another audience)', async () => {
     const { access_token } = await oauthTokenFor(t.client, { grant_type: 'client_credentials' });
     expect((await mahoGetMe({ client: t.client, headers: bearer(access_token) })).response.status).toBe(401);

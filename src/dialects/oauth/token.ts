@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { OAuthTokenRequest } from '../../../generated/client/types.gen.js';
-import { covers, knownPermissions } from '../../core/permissions.js';
+import { requestable } from '../../core/permissions.js';
 import { isOAuthGrantType, OAUTH_GRANT_TYPES, type ServicePrincipal } from '../../core/service-principals.js';
 import { clientInfo } from '../../http/request-context.js';
 import type { Services } from '../../services.js';
@@ -26,8 +26,7 @@ function required(value: string | undefined, name: string): string {
 function grantedScopes(client: ServicePrincipal, scope: string | undefined): string[] {
   const wanted = requestedScopes(scope);
   if (wanted.length === 0) return client.permissions;
-  const known = knownPermissions();
-  const refused = wanted.filter((w) => !known.includes(w) || !covers(client.permissions, w));
+  const refused = wanted.filter((w) => !requestable(client.permissions, w));
   if (refused.length > 0) throw oauthError('invalid_scope', `Scope not granted to this client: ${refused.join(' ')}`);
   return wanted;
 }
