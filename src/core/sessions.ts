@@ -11,7 +11,7 @@ import type { Database, Queryable } from '../store/database.js';
 import type { LockedRefreshToken, Principal, PurgeCounts, SessionAuthState, SessionStore, SessionSummary, StoredRefreshToken } from '../store/sessions.js';
 import type { AccessTokenClaims, AccessTokens } from './access-tokens.js';
 import type { Clock } from './clock.js';
-import { ErrorCode, GatehouseError, RefreshTokenReplayedError } from './errors.js';
+import { ErrorCode, GatehouseError, RateLimitedError, RefreshTokenReplayedError } from './errors.js';
 import { ignoreAuthEvents, type AuthEvents } from './events.js';
 import { VERIFIED_PASSWORD_HASH, type VerifiedUser } from './password-login.js';
 import type { RateLimits } from './rate-limits.js';
@@ -210,7 +210,7 @@ export class Sessions {
     const tokenHash = sha256Hex(refreshToken);
     const next = newRefreshToken(policy.refreshTokenFormat);
     const fast = await this.#rotateUnused(tokenHash, next, policy, client, oauthClientId);
-    const outcome = fast.outcome ?? (await this.#rotateLocked(tokenHash, next, policy, client, oauthClientId, fast.counted));
+    const outcome = fast.outcome ?? (await this.#rotateLocked(tokenHash, next, policy, client, oauthClientId, fast.counted, fast.limited));
     // The session's cached state changed with a replay's revocation or a new access generation;
     // the fast path's rotation without one leaves the session row as it was.
     const sessionChanged = outcome.kind === 'replayed' || (outcome.kind === 'ok' && (!fast.outcome || policy.revokeAccessOnRefresh));
@@ -234,6 +234,8 @@ export class Sessions {
    * locks that it is still unused and its session still live. A token found used, or one
    * another request rotated in between, is left to #rotateLocked, which tells a concurrent
    * refresh from a replay exactly as before (`counted`: the refresh was already counted).
+   * An address past its limit is refused, except when it presents a used token: that goes on
+   * to #rotateLocked (with `limited`), so that a replay still revokes its session.
    */
   async #rotateUnused(
     tokenHash: string,
@@ -241,15 +243,23 @@ export class Sessions {
     policy: SessionPolicy,
     client: ClientInfo,
     oauthClientId: number | null,
-  ): Promise<{ outcome?: RotateOutcome; counted: boolean }> {
+  ): Promise<{ outcome?: RotateOutcome; counted: boolean; limited?: RateLimitedError }> {
     const now = this.clock.now();
     // The count per client IP runs beside the read, not before it: one round trip less to
     // wait for, and a refusal still comes before anything is written.
-    const [found] = await Promise.all([this.store.peekRefreshToken(tokenHash), this.limits.consume('refresh:ip', client.ip ?? 'unknown')]);
+    const [peeked, ipCount] = await Promise.allSettled([
+      this.store.peekRefreshToken(tokenHash),
+      this.limits.consume('refresh:ip', client.ip ?? 'unknown'),
+    ]);
+    if (peeked.status === 'rejected') throw peeked.reason;
+    if (ipCount.status === 'rejected' && !(ipCount.reason instanceof RateLimitedError)) throw ipCount.reason;
+    const limited = ipCount.status === 'rejected' ? (ipCount.reason as RateLimitedError) : undefined;
+    const found = peeked.value;
     const refusal = found && found.clientId !== oauthClientId ? { kind: 'invalid' as const } : this.refusal(found, policy, client, now);
+    if (limited && (refusal || found!.rotatedAt === null)) throw limited;
     if (refusal) return { outcome: refusal, counted: false };
     const t = found!;
-    if (t.rotatedAt !== null) return { counted: false };
+    if (t.rotatedAt !== null) return { counted: false, limited };
     // Counted before the token is used up, as in #rotateLocked: a refused refresh leaves it unused.
     await this.limits.consume('refresh:account', String(t.user.id));
     const refreshExpiresAt = Math.min(now + this.settings.refreshTokenTtlS * 1000, t.sessionExpiresAt);
@@ -278,6 +288,7 @@ export class Sessions {
     client: ClientInfo,
     oauthClientId: number | null,
     counted: boolean,
+    limited?: RateLimitedError,
   ): Promise<RotateOutcome> {
     return this.db.transaction(async (tx): Promise<RotateOutcome> => {
       const now = this.clock.now();
@@ -303,8 +314,9 @@ export class Sessions {
         // The token keeps its first rotation time, so the grace window is measured from the
         // first use, and this caller gets a sibling token of its own.
       }
-      // Counted only once a replay is ruled out: a limited replay must still revoke. Throwing
+      // Refused only once a replay is ruled out: a limited replay must still revoke. Throwing
       // here rolls the rotation back, so a refused refresh does not use the token up.
+      if (limited) throw limited;
       if (!counted) await this.limits.consume('refresh:account', String(t.user.id));
       const refreshExpiresAt = Math.min(now + this.settings.refreshTokenTtlS * 1000, t.sessionExpiresAt);
       await this.store.insertRefreshToken(tx, {

@@ -221,6 +221,32 @@ describe('POST /auth/refresh rate limits', () => {
     }
   });
 
+  it('still revokes on a replay when the address is at its refresh limit; other refreshes from it are refused', async () => {
+    const limited = await startTestServer({ RATE_LIMITS: 'on', RATE_LIMIT_REFRESH_IP: '3/60', REFRESH_REUSE_GRACE_S: '0' });
+    try {
+      const victim = await loginAs(limited.client, 'emilys');
+      const other = await loginAs(limited.client, 'michaelw');
+      const second = await dummyjsonRefresh({ client: limited.client, body: { refreshToken: victim.refreshToken } });
+      expect(second.response.status).toBe(200);
+      for (let i = 0; i < 2; i++) {
+        expect((await dummyjsonRefresh({ client: limited.client, body: { refreshToken: `bogus-${i}` } })).response.status).toBe(403);
+      }
+      // The address is over its limit now: a live token is refused and stays unused...
+      const refused = await dummyjsonRefresh({ client: limited.client, body: { refreshToken: other.refreshToken } });
+      expect(refused.response.status).toBe(429);
+      // ...but the stolen, already used token still gives the thief away.
+      limited.clock.advance(1);
+      const replay = await dummyjsonRefresh({ client: limited.client, body: { refreshToken: victim.refreshToken } });
+      expect(replay.response.status).toBe(403);
+      expect((await dummyjsonMe({ client: limited.client, headers: bearer(second.data!.accessToken) })).response.status).toBe(401);
+      expect((await dummyjsonMe({ client: limited.client, headers: bearer(other.accessToken) })).response.status).toBe(200);
+      const [revoked] = (await limited.gatehouse.services.sessions.listForUser(1)).filter((s) => s.revokedReason === 'refresh_token_reuse');
+      expect(revoked).toBeDefined();
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('limits refreshes per account', async () => {
     const limited = await startTestServer({ RATE_LIMITS: 'on', RATE_LIMIT_REFRESH_ACCOUNT: '2/60' });
     try {
