@@ -62,11 +62,25 @@ export function createApp(s: Services, logger: Logger, opts: { isDraining?: () =
   );
   // Only allow-listed origins get CORS headers, always with credentials and never `*`.
   // Preflights are answered here, before any authentication.
+  if (config.corsOrigins.length > 0) {
+    // Whether an answer carries CORS headers depends on its request's Origin, so every answer
+    // says so, refusals included (`cors` adds Vary: Origin only when it allows): otherwise a
+    // shared cache could keep an answer made without those headers (GET /.well-known/jwks.json
+    // is public for 5 minutes) and hand it to an allowed origin, whose fetch then fails.
+    prelude.push((_req, res, next) => {
+      res.vary('Origin');
+      next();
+    });
+  }
   prelude.push(
     cors({
       origin: (origin, done) => done(null, origin !== undefined && config.corsOrigins.includes(origin)),
       credentials: true,
       maxAge: 600,
+      // Response headers browser code may read beyond the safelisted ones: the wait of a 429,
+      // the challenge of a 401 (both documented in the contract) and the request id to quote
+      // when reporting a problem.
+      exposedHeaders: ['Retry-After', 'WWW-Authenticate', 'X-Request-Id'],
     }),
   );
   prelude.push((req, res, next) => {

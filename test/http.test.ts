@@ -114,6 +114,47 @@ describe('CORS', () => {
     const simple = await fetch(`${t.url}/auth/me`, { headers: { Origin: 'http://evil.example' } });
     expect(simple.headers.get('access-control-allow-origin')).toBeNull();
   });
+
+  it('says Vary: Origin on every answer, refusals included, so a shared cache never serves one origin what another got', async () => {
+    // The JWKS is cacheable by shared caches: without Vary, its answer to a request with no
+    // Origin (or a refused one) could be served to the allowed origin, without CORS headers.
+    for (const origin of [undefined, 'http://evil.example', ALLOWED_ORIGIN]) {
+      const response = await fetch(`${t.url}/.well-known/jwks.json`, { headers: origin ? { Origin: origin } : {} });
+      expect(response.status, origin).toBe(200);
+      expect(response.headers.get('cache-control'), origin).toBe('public, max-age=300');
+      expect(response.headers.get('vary'), origin).toBe('Origin');
+      expect(response.headers.get('access-control-allow-origin'), origin).toBe(origin === ALLOWED_ORIGIN ? ALLOWED_ORIGIN : null);
+    }
+    const refusedPreflight = await fetch(`${t.url}/auth/login`, {
+      method: 'OPTIONS',
+      headers: { Origin: 'http://evil.example', 'Access-Control-Request-Method': 'POST' },
+    });
+    expect(refusedPreflight.status).toBe(405);
+    expect(refusedPreflight.headers.get('vary')).toBe('Origin');
+  });
+
+  it('lets an allowed origin read Retry-After, WWW-Authenticate and X-Request-Id', async () => {
+    const response = await fetch(`${t.url}/api/rest/v2/auth/logout`, { method: 'POST', headers: { Origin: ALLOWED_ORIGIN } });
+    expect(response.status).toBe(401);
+    expect(await response.json()).toEqual({ error: 'unauthorized', message: 'Authentication required', code: 401 });
+    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    expect(response.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN);
+    expect(response.headers.get('access-control-expose-headers')).toBe('Retry-After,WWW-Authenticate,X-Request-Id');
+    const other = await fetch(`${t.url}/api/rest/v2/auth/logout`, { method: 'POST', headers: { Origin: 'http://evil.example' } });
+    expect(other.headers.get('access-control-expose-headers')).toBeNull();
+  });
+
+  it('adds no Vary when CORS_ORIGINS is empty: no answer depends on Origin then', async () => {
+    const noCors = await startTestServer({ CORS_ORIGINS: '', SEED_DEMO: 'false' });
+    try {
+      const response = await fetch(`${noCors.url}/.well-known/jwks.json`, { headers: { Origin: ALLOWED_ORIGIN } });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('vary')).toBeNull();
+      expect(response.headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await noCors.close();
+    }
+  });
 });
 
 describe('security headers', () => {
