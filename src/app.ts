@@ -14,7 +14,7 @@ import { classify, describeIssues, type RequestFailure } from './http/http-error
 import { inOrder } from './http/in-order.js';
 import { requestId, requestLogger } from './http/logging.js';
 import { canonicalContentType } from './http/content-type.js';
-import { openApiValidator, operationsWithoutBody } from './http/openapi.js';
+import { openApiValidator, requestBodyRules } from './http/openapi.js';
 import { findNul, hasBody } from './http/request-context.js';
 import type { Services } from './services.js';
 import { systemRouter } from './system/index.js';
@@ -95,11 +95,22 @@ export function createApp(s: Services, logger: Logger, opts: { isDraining?: () =
   prelude.push((req, res, next) => (req.headers.cookie === undefined ? next() : parseCookies(req, res, next)));
   const json = express.json({ limit: config.bodyLimitBytes, strict: true });
   const form = express.urlencoded({ extended: false, limit: config.bodyLimitBytes, parameterLimit: 50 });
-  const bodyless = operationsWithoutBody();
+  const bodyRule = requestBodyRules();
   prelude.push((req, res, next) => {
     // A body the contract ignores is never parsed: GET and HEAD never have one, nor do the
     // operations that declare none. (Body parsing was ~6 % of a GET /auth/me, for nothing.)
-    if (req.method === 'GET' || req.method === 'HEAD' || bodyless(req.method, req.path)) return next();
+    if (req.method === 'GET' || req.method === 'HEAD') return next();
+    const rule = bodyRule(req.method, req.path);
+    if (rule === 'none') return next();
+    // A request without a body (Content-Length: 0, nothing chunked) to an operation whose body
+    // is optional has omitted it, whatever its Content-Type says: a browser's
+    // fetch(url, { method: 'POST', body: '' }) sends text/plain;charset=UTF-8, and a
+    // cookie-only refresh made that way must not be a 415. The validator lets an optional
+    // body through only without a Content-Type, so the meaningless one is dropped.
+    if (rule === 'optional' && !hasBody(req)) {
+      delete req.headers['content-type'];
+      return next();
+    }
     json(req, res, (err?: unknown) => (err ? next(err) : form(req, res, next)));
   });
   // PostgreSQL text cannot hold NUL: refuse it as bad input before anything reaches the store.

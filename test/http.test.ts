@@ -79,6 +79,44 @@ describe('bodies the contract does not take', () => {
   });
 });
 
+describe('empty bodies (Content-Length: 0) with a Content-Type that is neither JSON nor a form', () => {
+  // fetch(url, { method: 'POST', body: '' }) sends Content-Type: text/plain;charset=UTF-8.
+  const post = (path: string, body: string) => fetch(`${t.url}${path}`, { method: 'POST', body });
+
+  it('count as no body where the body is optional: the dialect answers, never a 415', async () => {
+    const refresh = await post('/auth/refresh', '');
+    expect(refresh.status).toBe(401);
+    expect(await refresh.json()).toEqual({ message: 'Refresh token required' });
+    const cocart = await post('/wp-json/cocart/jwt/refresh-token', '');
+    expect(cocart.status).toBe(403);
+    expect(await cocart.json()).toEqual({ code: 'cocart_jwt_auth_missing_refresh_token', message: 'Refresh token is required.', data: { status: 403 } });
+  });
+
+  it("are missing fields where the body is required: each dialect's usual 400", async () => {
+    for (const [path, answer] of [
+      ['/auth/login', { message: 'Username and password required' }],
+      ['/api/rest/v2/auth/token', { error: 'invalid_request', message: 'A JSON request body is required', code: 400 }],
+      ['/oauth/token', { error: 'invalid_request', error_description: 'A form body (application/x-www-form-urlencoded) is required' }],
+    ] as const) {
+      const response = await post(path, '');
+      expect(response.status, path).toBe(400);
+      expect(await response.json(), path).toEqual(answer);
+    }
+  });
+
+  it("a body that is not empty is still a 415 in the dialect's format", async () => {
+    for (const [path, answer] of [
+      ['/auth/refresh', { message: 'Unsupported Content-Type: send application/json or application/x-www-form-urlencoded' }],
+      ['/wp-json/cocart/v2/logout', { code: 'rest_unsupported_media_type', message: 'Unsupported Content-Type: send application/json or application/x-www-form-urlencoded.', data: { status: 415 } }],
+      ['/auth/login', { message: 'Unsupported Content-Type: send application/json or application/x-www-form-urlencoded' }],
+    ] as const) {
+      const response = await post(path, 'x');
+      expect(response.status, path).toBe(415);
+      expect(await response.json(), path).toEqual(answer);
+    }
+  });
+});
+
 describe('CORS', () => {
   it('answers a preflight from an allow-listed origin without a token, with credentials', async () => {
     const response = await fetch(`${t.url}/auth/login`, {

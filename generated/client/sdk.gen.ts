@@ -73,7 +73,8 @@ export const dummyjsonMe = <ThrowOnError extends boolean = false>(options?: Opti
  *
  * Takes the refresh token from the body or, when the body has none, from the
  * `refreshToken` cookie, and answers a new access token and a new refresh token (also
- * set as cookies). The body may be omitted entirely for a cookie-only refresh.
+ * set as cookies). The body may be omitted entirely for a cookie-only refresh; an empty
+ * body counts as omitted, whatever its `Content-Type`.
  *
  * Deliberate differences from DummyJSON:
  * * Refresh tokens rotate: each one works once. Presenting one again after it was used
@@ -196,7 +197,8 @@ export const cocartValidateToken = <ThrowOnError extends boolean = false>(option
  * Log out
  *
  * Revokes the session of the Bearer token: its access and refresh tokens stop working at
- * once. With `all_sessions: true` every session of the user is revoked.
+ * once. With `all_sessions: true` every session of the user is revoked. The body may be
+ * omitted; an empty body counts as omitted, whatever its `Content-Type`.
  *
  * Deliberate difference from CoCart: the original always ends all of the user's sessions;
  * here that is an option, so logging out on one device does not log out the others.

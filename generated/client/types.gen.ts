@@ -496,7 +496,7 @@ export type DummyjsonLoginErrors = {
      */
     413: DummyjsonError;
     /**
-     * The body is neither `application/json` nor `application/x-www-form-urlencoded`.
+     * The body is not empty and neither `application/json` nor `application/x-www-form-urlencoded`.
      */
     415: DummyjsonError;
     /**
@@ -568,7 +568,7 @@ export type DummyjsonRefreshErrors = {
      */
     413: DummyjsonError;
     /**
-     * The body is neither `application/json` nor `application/x-www-form-urlencoded`.
+     * The body is not empty and neither `application/json` nor `application/x-www-form-urlencoded`.
      */
     415: DummyjsonError;
     /**
@@ -636,7 +636,7 @@ export type CocartLoginErrors = {
      */
     413: CocartError;
     /**
-     * The body is neither `application/json` nor `application/x-www-form-urlencoded`.
+     * The body is not empty and neither `application/json` nor `application/x-www-form-urlencoded`.
      */
     415: CocartError;
     /**
@@ -682,7 +682,7 @@ export type CocartRefreshTokenErrors = {
      */
     413: CocartError;
     /**
-     * The body is neither `application/json` nor `application/x-www-form-urlencoded`.
+     * The body is not empty and neither `application/json` nor `application/x-www-form-urlencoded`.
      */
     415: CocartError;
     /**
@@ -752,7 +752,7 @@ export type CocartLogoutErrors = {
      */
     413: CocartError;
     /**
-     * The body is neither `application/json` nor `application/x-www-form-urlencoded`.
+     * The body is not empty and neither `application/json` nor `application/x-www-form-urlencoded`.
      */
     415: CocartError;
 };

@@ -122,26 +122,36 @@ function rememberingRoutes(step: RequestHandler): RequestHandler {
   };
 }
 
+/** What an operation's contract says of the request body: none at all, optional or required. */
+export type RequestBodyRule = 'none' | 'optional' | 'required';
+
 /**
- * Whether the contract ignores a request's body (its operation declares none): such requests
- * are not body-parsed at all, so whatever a client sends along (even malformed JSON or a
- * body over the size limit) cannot fail them. Templated paths (/customers/{id}) match any
- * single segment in place of a parameter.
+ * The request-body rule of the operation a method and path belong to (undefined for paths and
+ * methods the contract does not have). Templated paths (/customers/{id}) match any single
+ * segment in place of a parameter; a trailing slash is the same operation, as for the
+ * validator and Express's routing.
  */
-export function operationsWithoutBody(doc: Readonly<Record<string, unknown>> = apiDocument): (method: string, path: string) => boolean {
-  const exact = new Set<string>();
-  const templated: Array<{ method: string; pattern: RegExp }> = [];
-  const paths = doc.paths as Record<string, Record<string, { requestBody?: unknown }>>;
+export function requestBodyRules(doc: Readonly<Record<string, unknown>> = apiDocument): (method: string, path: string) => RequestBodyRule | undefined {
+  const exact = new Map<string, RequestBodyRule>();
+  const templated: Array<{ method: string; pattern: RegExp; rule: RequestBodyRule }> = [];
+  const paths = doc.paths as Record<string, Record<string, { requestBody?: { required?: boolean } }>>;
   for (const [path, item] of Object.entries(paths)) {
     for (const method of ['post', 'put', 'patch', 'delete']) {
-      if (!item[method] || item[method].requestBody) continue;
+      const op = item[method];
+      if (!op) continue;
+      // Optional only when `required: false` is written out: the validator (5.6.2's
+      // BodySchemaParser) lets a request without Content-Type through only then.
+      const rule: RequestBodyRule = !op.requestBody ? 'none' : op.requestBody.required === false ? 'optional' : 'required';
       const m = method.toUpperCase();
-      if (!path.includes('{')) exact.add(`${m} ${path}`);
+      if (!path.includes('{')) exact.set(`${m} ${path}`, rule);
       else {
         const source = path.split(/\{[^}]+\}/).map((part) => part.replace(/[.*+?^$()|[\]\\]/g, '\\$&')).join('[^/]+');
-        templated.push({ method: m, pattern: new RegExp(`^${source}$`) });
+        templated.push({ method: m, pattern: new RegExp(`^${source}$`), rule });
       }
     }
   }
-  return (method, path) => exact.has(`${method} ${path}`) || templated.some((t) => t.method === method && t.pattern.test(path));
+  return (method, path) => {
+    if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
+    return exact.get(`${method} ${path}`) ?? templated.find((t) => t.method === method && t.pattern.test(path))?.rule;
+  };
 }

@@ -192,6 +192,18 @@ describe('POST /wp-json/cocart/jwt/refresh-token', () => {
     expect(query.response.status).toBe(200);
   });
 
+  it("takes refresh_token from the query with an empty body of any Content-Type (a browser's fetch with body: '')", async () => {
+    const { extras } = await cocartLoginAs(t.client, 'emmaj');
+    const response = await fetch(`${t.url}/wp-json/cocart/jwt/refresh-token?refresh_token=${extras.jwt_refresh}`, {
+      method: 'POST',
+      body: '',
+      headers: { 'User-Agent': UA, 'Content-Type': 'application/octet-stream' },
+    });
+    expect(response.status).toBe(200);
+    const pair = zCocartTokenPair.parse(await response.json());
+    expect((await validate(pair.token)).response.status).toBe(200);
+  });
+
   it('is not blocked by a stale Bearer header sent along', async () => {
     const login = await cocartLoginAs(t.client);
     const { response } = await refresh(
@@ -293,6 +305,15 @@ describe('POST /wp-json/cocart/v2/logout', () => {
     await expectRefused(a.extras.jwt_token);
     expect((await refresh({ refresh_token: a.extras.jwt_refresh })).error).toEqual(INVALID_REFRESH);
     expect((await validate(b.extras.jwt_token)).response.status).toBe(200);
+  });
+
+  it("logs out with an empty body of any Content-Type (a browser's fetch with body: '')", async () => {
+    const a = await cocartLoginAs(t.client, 'sophiab');
+    const response = await fetch(`${t.url}/wp-json/cocart/v2/logout`, { method: 'POST', body: '', headers: { ...bearer(a.extras.jwt_token), 'User-Agent': UA } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(zCocartMessage.parse(await response.json())).toEqual({ message: 'You are now logged out.' });
+    await expectRefused(a.extras.jwt_token);
   });
 
   it('revokes every CoCart session of the user with all_sessions (JSON or form), and only those', async () => {

@@ -94,6 +94,11 @@ describe('POST /auth/login', () => {
     const response = await fetch(`${t.url}/auth/login`, { method: 'POST' });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ message: 'Username and password required' });
+    // Nor is an empty body with a Content-Type that is neither JSON nor a form a 415 (fetch
+    // with body: '' sends text/plain): the credentials are missing all the same.
+    const empty = await fetch(`${t.url}/auth/login`, { method: 'POST', body: '' });
+    expect(empty.status).toBe(400);
+    expect(await empty.json()).toEqual({ message: 'Username and password required' });
   });
 
   it('answers unknown user and wrong password with the same status and bytes', async () => {

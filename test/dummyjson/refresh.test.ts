@@ -52,6 +52,25 @@ describe('POST /auth/refresh', () => {
     expect(data!.refreshToken).not.toBe(first.refreshToken);
   });
 
+  it("works with only the cookie and an empty body of any Content-Type (a browser's fetch with body: '')", async () => {
+    // fetch(url, { method: 'POST', body: '', credentials: 'include' }) sends
+    // Content-Type: text/plain;charset=UTF-8 with Content-Length: 0: no body, not a wrong type.
+    let { refreshToken } = await loginAs(t.client, 'michaelw');
+    for (const [path, headers] of [
+      ['/auth/refresh', {}],
+      ['/auth/refresh', { 'Content-Type': 'application/octet-stream' }],
+      ['/auth/refresh/', { 'Content-Type': 'text/plain' }],
+    ] as const) {
+      const response = await fetch(`${t.url}${path}`, { method: 'POST', body: '', headers: { Cookie: `refreshToken=${refreshToken}`, ...headers } });
+      expect(response.status, path).toBe(200);
+      expect(response.headers.get('cache-control')).toBe('no-store');
+      const pair = zDummyjsonTokenPair.parse(await response.json());
+      expect(pair.refreshToken).not.toBe(refreshToken);
+      expect(setCookies(response).get('refreshToken')!.value).toBe(pair.refreshToken);
+      refreshToken = pair.refreshToken;
+    }
+  });
+
   it('accepts a form body', async () => {
     const first = await loginAs(t.client, 'sophiab');
     const { data, response } = await refresh(
