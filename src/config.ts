@@ -22,8 +22,13 @@ export interface RateLimit {
 export interface Config {
   host: string;
   port: number;
-  /** Public base URL of this server; also the `iss` of every token. */
+  /**
+   * Public base URL of this server; also the `iss` of every token. PUBLIC_URL, else
+   * http://HOST:PORT, into which startGatehouse puts the port it really listens on (PORT=0).
+   */
   publicUrl: string;
+  /** True when publicUrl is PUBLIC_URL, which always wins over the listening address. */
+  publicUrlFromEnv: boolean;
   database: DatabaseTarget;
   seedDemo: boolean;
   corsOrigins: string[];
@@ -222,6 +227,11 @@ function parseTrustProxy(v: string | undefined): boolean | number | string {
   return v; // a list of addresses/subnets, as Express accepts it
 }
 
+/** http://host:port, an IPv6 address in brackets: the public URL when PUBLIC_URL is unset. */
+export function httpUrl(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
 /** Reads the configuration from `env`; throws ConfigError listing every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // Empty strings mean "unset", as they do in most shells' `VAR= cmd`.
@@ -261,11 +271,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.HEADERS_TIMEOUT_MS > e.REQUEST_TIMEOUT_MS) {
     throw new ConfigError('Invalid configuration:\n  HEADERS_TIMEOUT_MS must not exceed REQUEST_TIMEOUT_MS (the headers are part of the request)');
   }
-  const publicUrl = (e.PUBLIC_URL ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`).replace(/\/+$/, '');
+  const publicUrl = (e.PUBLIC_URL ?? httpUrl(e.HOST, e.PORT)).replace(/\/+$/, '');
   return {
     host: e.HOST,
     port: e.PORT,
     publicUrl,
+    publicUrlFromEnv: e.PUBLIC_URL !== undefined,
     database,
     seedDemo: e.SEED_DEMO ?? database.kind !== 'postgres',
     corsOrigins,

@@ -1,10 +1,10 @@
 // One Gatehouse instance: services, app and HTTP server, started and stopped together.
-import { createServer, STATUS_CODES, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { createApp } from './app.js';
-import type { Config } from './config.js';
+import { httpUrl, type Config } from './config.js';
 import type { Clock } from './core/clock.js';
 import { createLogger } from './http/logging.js';
 import { createServices, type Services } from './services.js';
@@ -23,12 +23,15 @@ export interface Gatehouse {
 
 export async function startGatehouse(config: Config, opts: { clock?: Clock; logger?: Logger } = {}): Promise<Gatehouse> {
   const logger = opts.logger ?? createLogger(config.logLevel);
-  const services = await createServices(config, { clock: opts.clock });
-  if (config.production && !config.keyEncryptionKey) {
-    logger.warn('the private signing keys are stored unencrypted in the database: set KEY_ENCRYPTION_KEY (README, Deploying)');
-  }
   let draining = false;
-  const app = createApp(services, logger, { isDraining: () => draining });
+  // The server listens before the services are built: without PUBLIC_URL the issuer of every
+  // token (and of the OAuth metadata) is this server's own address, and with PORT=0 its port
+  // is known only once it listens. The services are then built from the configuration with
+  // that URL in it, so everything still reads one plain, fixed `config.publicUrl` (no global,
+  // nothing in core made lazy or mutable). Requests that arrive in between wait for the app,
+  // as they would have waited in the listen backlog.
+  let app: RequestListener | undefined;
+  const early: Array<() => void> = [];
   // 128 KiB of headers rather than Node's 16: a 100 KB token must reach the dialect, to be
   // refused in its own format, instead of being cut off by the HTTP parser.
   // Slow clients cannot hold a connection forever (slowloris): a request whose headers, or
@@ -45,7 +48,8 @@ export async function startGatehouse(config: Config, opts: { clock?: Clock; logg
     },
     (req, res) => {
       if (draining) res.setHeader('Connection', 'close');
-      app(req, res);
+      if (app) app(req, res);
+      else early.push(() => app!(req, res));
     },
   );
   server.on('clientError', answerUnparsable);
@@ -57,12 +61,25 @@ export async function startGatehouse(config: Config, opts: { clock?: Clock; logg
     server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => resolve());
   });
   const { address, port } = server.address() as AddressInfo;
-  const host = address.includes(':') ? `[${address}]` : address;
+  let services: Services;
+  try {
+    services = await createServices(config.publicUrlFromEnv ? config : { ...config, publicUrl: httpUrl(config.host, port) }, { clock: opts.clock });
+  } catch (err) {
+    const closed = new Promise((resolve) => server.close(resolve));
+    server.closeAllConnections();
+    await closed;
+    throw err;
+  }
+  if (config.production && !config.keyEncryptionKey) {
+    logger.warn('the private signing keys are stored unencrypted in the database: set KEY_ENCRYPTION_KEY (README, Deploying)');
+  }
+  app = createApp(services, logger, { isDraining: () => draining });
+  for (const answer of early.splice(0)) answer();
   return {
     services,
     server,
     logger,
-    url: `http://${host}:${port}`,
+    url: httpUrl(address, port),
     drain() {
       draining = true;
     },

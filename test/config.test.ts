@@ -10,6 +10,7 @@ describe('loadConfig', () => {
       host: '127.0.0.1',
       port: 3000,
       publicUrl: 'http://127.0.0.1:3000',
+      publicUrlFromEnv: false,
       database: { kind: 'pglite', dataDir: './data' },
       seedDemo: true,
       cookieSecure: true,
@@ -20,6 +21,11 @@ describe('loadConfig', () => {
     });
     expect(c.rateLimits.enabled).toBe(true);
     expect(c.rateLimits.loginPerIp).toEqual({ points: 10, durationS: 60 });
+  });
+
+  it('takes PUBLIC_URL as given (no trailing slash); without it, http://HOST:PORT, IPv6 in brackets', () => {
+    expect(loadConfig({ PUBLIC_URL: 'https://auth.example.com/' })).toMatchObject({ publicUrl: 'https://auth.example.com', publicUrlFromEnv: true });
+    expect(loadConfig({ HOST: '::1', PORT: '8080' })).toMatchObject({ publicUrl: 'http://[::1]:8080', publicUrlFromEnv: false });
   });
 
   it('reads memory:// and postgres:// targets; no demo users on PostgreSQL unless asked', () => {

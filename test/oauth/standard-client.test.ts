@@ -6,7 +6,6 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/gatehouse.js';
-import { freePort } from '../helpers/ports.js';
 
 let t: TestServer;
 let issuer: URL;
@@ -17,9 +16,10 @@ const postAuth = oauth.ClientSecretPost('demo-client-secret');
 const insecure = { [oauth.allowInsecureRequests]: true }; // plain http on 127.0.0.1 only
 
 beforeAll(async () => {
-  // The issuer must be the very URL clients discover it at (RFC 8414 section 3.3).
-  const port = await freePort();
-  t = await startTestServer({ PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` });
+  // The issuer must be the very URL clients discover it at (RFC 8414 section 3.3). Without
+  // PUBLIC_URL it is the server's own address, with the port the system chose for PORT=0
+  // (the helper's default), not :0.
+  t = await startTestServer({ PUBLIC_URL: '' });
   issuer = new URL(t.url);
   as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }));
 });
@@ -37,8 +37,11 @@ const verifyAtResourceServer = (token: string, jwks = createRemoteJWKSet(new URL
 
 describe('an independent OAuth 2 client (oauth4webapi)', () => {
   it('discovers the metadata', () => {
+    expect(t.config).toMatchObject({ port: 0, publicUrlFromEnv: false });
+    expect(t.url).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
     expect(as.issuer).toBe(t.url);
     expect(as.token_endpoint).toBe(`${t.url}/oauth/token`);
+    expect(as.jwks_uri).toBe(`${t.url}/.well-known/jwks.json`);
     expect(as.grant_types_supported).toEqual(['client_credentials', 'password', 'refresh_token']);
   });
 
