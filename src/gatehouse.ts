@@ -24,12 +24,13 @@ export interface Gatehouse {
 export async function startGatehouse(config: Config, opts: { clock?: Clock; logger?: Logger } = {}): Promise<Gatehouse> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   let draining = false;
-  // The server listens before the services are built: without PUBLIC_URL the issuer of every
-  // token (and of the OAuth metadata) is this server's own address, and with PORT=0 its port
-  // is known only once it listens. The services are then built from the configuration with
-  // that URL in it, so everything still reads one plain, fixed `config.publicUrl` (no global,
-  // nothing in core made lazy or mutable). Requests that arrive in between wait for the app,
-  // as they would have waited in the listen backlog.
+  // Without PUBLIC_URL the issuer of every token (and of the OAuth metadata) is this server's
+  // own address, and with PORT=0 its port is known only once it listens. Then, and only then,
+  // the server listens before the services are built, from the configuration with that URL in
+  // it (so everything still reads one plain, fixed `config.publicUrl`: no global, nothing in
+  // core made lazy); requests that arrive in between wait for the app. Otherwise it listens
+  // once it can answer, so that a port that accepts connections is a server that is ready.
+  const portDecidesUrl = !config.publicUrlFromEnv && config.port === 0;
   let app: RequestListener | undefined;
   const early: Array<() => void> = [];
   // 128 KiB of headers rather than Node's 16: a 100 KB token must reach the dialect, to be
@@ -53,21 +54,25 @@ export async function startGatehouse(config: Config, opts: { clock?: Clock; logg
     },
   );
   server.on('clientError', answerUnparsable);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    // A deeper accept queue than Node's 511 (the kernel caps it at net.core.somaxconn): a burst
-    // of new connections beyond the queue has its SYNs dropped, and each waits a full second
-    // for the retransmit.
-    server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => resolve());
-  });
-  const { address, port } = server.address() as AddressInfo;
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      // A deeper accept queue than Node's 511 (the kernel caps it at net.core.somaxconn): a
+      // burst of new connections beyond the queue has its SYNs dropped, and each waits a full
+      // second for the retransmit.
+      server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => resolve());
+    });
+  if (portDecidesUrl) await listen();
   let services: Services;
   try {
-    services = await createServices(config.publicUrlFromEnv ? config : { ...config, publicUrl: httpUrl(config.host, port) }, { clock: opts.clock });
+    const publicUrl = portDecidesUrl ? httpUrl(config.host, (server.address() as AddressInfo).port) : config.publicUrl;
+    services = await createServices({ ...config, publicUrl }, { clock: opts.clock });
   } catch (err) {
-    const closed = new Promise((resolve) => server.close(resolve));
-    server.closeAllConnections();
-    await closed;
+    if (server.listening) {
+      const closed = new Promise((resolve) => server.close(resolve));
+      server.closeAllConnections();
+      await closed;
+    }
     throw err;
   }
   if (config.production && !config.keyEncryptionKey) {
@@ -75,6 +80,15 @@ export async function startGatehouse(config: Config, opts: { clock?: Clock; logg
   }
   app = createApp(services, logger, { isDraining: () => draining });
   for (const answer of early.splice(0)) answer();
+  if (!portDecidesUrl) {
+    try {
+      await listen();
+    } catch (err) {
+      await services.close(); // the port is taken: nothing of this instance stays open
+      throw err;
+    }
+  }
+  const { address, port } = server.address() as AddressInfo;
   return {
     services,
     server,
