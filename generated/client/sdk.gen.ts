@@ -55,7 +55,9 @@ export const dummyjsonLogin = <ThrowOnError extends boolean = false>(options: Op
  *
  * Deliberate differences from DummyJSON: the password (or any hash) is never in the
  * answer; malformed, wrongly signed, foreign and revoked tokens are a 401 (the original
- * answers 500 for several of them).
+ * answers 500 for several of them); a 401 for a missing or expired access token clears
+ * only the `accessToken` cookie, not `refreshToken` (the original clears both, so a
+ * browser whose access cookie had expired could no longer refresh).
  *
  */
 export const dummyjsonMe = <ThrowOnError extends boolean = false>(options?: Options<DummyjsonMeData, ThrowOnError>) => (options?.client ?? client).get<DummyjsonMeResponses, DummyjsonMeErrors, ThrowOnError>({

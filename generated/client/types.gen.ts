@@ -526,7 +526,9 @@ export type DummyjsonMeData = {
 export type DummyjsonMeErrors = {
     /**
      * No token, or a token that is malformed, wrongly signed, of another dialect, revoked
-     * or expired. Both auth cookies are cleared, as the original does.
+     * or expired. The `accessToken` cookie is cleared, and so is `refreshToken` when the
+     * token is invalid (the original clears both on every 401; a missing or expired access
+     * token keeps the refresh cookie here, so that a cookie-only client can still refresh).
      *
      */
     401: DummyjsonError;
@@ -598,7 +600,9 @@ export type DummyjsonLogoutData = {
 export type DummyjsonLogoutErrors = {
     /**
      * No token, or a token that is malformed, wrongly signed, of another dialect, revoked
-     * or expired. Both auth cookies are cleared, as the original does.
+     * or expired. The `accessToken` cookie is cleared, and so is `refreshToken` when the
+     * token is invalid (the original clears both on every 401; a missing or expired access
+     * token keeps the refresh cookie here, so that a cookie-only client can still refresh).
      *
      */
     401: DummyjsonError;

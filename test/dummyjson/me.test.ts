@@ -18,9 +18,12 @@ async function expect401(headers: Record<string, string>, message: string) {
   const { error, response } = await me(headers);
   expect(response.status).toBe(401);
   expect(zDummyjsonError.parse(error)).toEqual({ message });
-  // Like the original, a 401 clears both cookies.
+  // A 401 clears the access cookie; the refresh cookie only for an invalid token (the original
+  // clears both every time), so that a client whose access cookie expired can still refresh.
   const cleared = setCookies(response);
-  for (const name of ['accessToken', 'refreshToken']) {
+  const expected = message === 'Invalid/Expired Token!' ? ['accessToken', 'refreshToken'] : ['accessToken'];
+  expect([...cleared.keys()].sort()).toEqual(expected.sort());
+  for (const name of expected) {
     expect(cleared.get(name)?.value).toBe('');
     expect(new Date(String(cleared.get(name)?.attrs.expires)).getTime()).toBe(0);
   }
@@ -131,6 +134,18 @@ describe('GET /auth/me', () => {
     expect((await me(bearer(accessToken))).response.status).toBe(200); // within the leeway
     t.clock.advance(10);
     await expect401(bearer(accessToken), 'Token Expired!');
+  });
+
+  it('keeps the refresh cookie when the access cookie is gone, so a cookie-only client can refresh', async () => {
+    // A browser drops the access cookie when its Max-Age (the token's lifetime) runs out and
+    // sends only the refresh cookie: /auth/me says 401, the client refreshes with the cookie.
+    const { refreshToken } = await loginAs(t.client, 'sophiab');
+    const { response } = await me({ Cookie: `refreshToken=${refreshToken}` });
+    expect(response.status).toBe(401);
+    expect(setCookies(response).has('refreshToken')).toBe(false);
+    const refreshed = await fetch(`${t.url}/auth/refresh`, { method: 'POST', headers: { Cookie: `refreshToken=${refreshToken}` } });
+    expect(refreshed.status).toBe(200);
+    expect(setCookies(refreshed).get('accessToken')?.value).toMatch(/^ey/);
   });
 
   it('refuses a DummyJSON token at CoCart even right after DummyJSON verified it', async () => {

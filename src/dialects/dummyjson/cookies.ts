@@ -15,7 +15,7 @@ export function setAuthCookies(
   res.cookie('refreshToken', t.refreshToken, { ...base(config), maxAge: t.refreshMaxAgeS * 1000 });
 }
 
-export function clearAuthCookies(res: Response, config: Config): void {
+export function clearAuthCookies(res: Response, config: Config, opts: { keepRefresh?: boolean } = {}): void {
   res.clearCookie('accessToken', base(config));
-  res.clearCookie('refreshToken', base(config));
+  if (!opts.keepRefresh) res.clearCookie('refreshToken', base(config));
 }

@@ -33,8 +33,11 @@ export function renderError(failure: RequestFailure, req: Request, res: Response
         case ErrorCode.TokenMissing:
         case ErrorCode.TokenInvalid:
         case ErrorCode.TokenExpired:
-          // The original clears both cookies on any 401, so a browser stops sending a dead token.
-          clearAuthCookies(res, s.config);
+          // A browser stops sending a dead token. The original clears both cookies on any 401;
+          // here a missing or expired access token leaves the refresh cookie alone, since the
+          // access cookie expires with its token and the next call without one is how a
+          // cookie-only client learns to refresh (which it could not do with that cookie gone).
+          clearAuthCookies(res, s.config, { keepRefresh: failure.error.code !== ErrorCode.TokenInvalid });
           return void send(
             401,
             failure.error.code === ErrorCode.TokenMissing
