@@ -3,8 +3,11 @@
 // then open nothing; a session opened after the revocation would outlive it (and, after a
 // deactivation, come back to life on reactivation). The race is made certain by running the
 // change inside the login, right after its password check (the hasher's verify is wrapped):
-// the real change, through core, at the worst moment. On both engines.
+// the real change, through core, at the worst moment. On both engines. On PostgreSQL the two
+// also overlap for real, each order held open by a second connection, which shows the row
+// locks at work (UserStore.changeCredentials, SessionStore's guarded inserts).
 import { hash } from '@node-rs/argon2';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dummyjsonLogin, dummyjsonMe, mahoToken } from '../generated/client/sdk.gen.js';
 import { bearer } from './helpers/dummyjson.js';
@@ -70,6 +73,18 @@ describe('a login that checked the old password while it was changed', () => {
     expect(await liveSessions(user.id)).toEqual([]);
   });
 
+  it('lets two logins that upgrade the same old hash both in (the second finds the first one\'s hash)', async () => {
+    const user = await newUser(true);
+    let inner: Awaited<ReturnType<typeof dummyjson>> | undefined;
+    duringNextLogin(async () => {
+      inner = await dummyjson(user.username, OLD);
+    });
+    const outer = await dummyjson(user.username, OLD);
+    expect(inner?.response.status).toBe(200);
+    expect(outer.response.status).toBe(200);
+    expect(await liveSessions(user.id)).toHaveLength(2);
+  });
+
   it('does not write the old password back when its hash was due for an upgrade', async () => {
     const user = await newUser(true);
     duringNextLogin(() => t.gatehouse.services.accounts.changePassword(user, OLD, NEW, 'no-session-kept'));
@@ -92,5 +107,73 @@ describe('a login that found the user active while they were deactivated', () =>
     const again = await dummyjson(user.username, OLD);
     expect(again.response.status).toBe(200);
     expect((await dummyjsonMe({ client: t.client, headers: bearer(again.data!.accessToken) })).response.status).toBe(200);
+  });
+});
+
+describe.runIf(Boolean(process.env.TEST_DATABASE_URL))('on PostgreSQL, a login and a change at the same time', () => {
+  const connect = async () => {
+    const database = t.config.database;
+    const c = new pg.Client({ connectionString: database.kind === 'postgres' ? database.url : '' });
+    await c.connect();
+    return c;
+  };
+  /** Resolves once some statement of this database waits for a row lock, or `done` settles. */
+  async function lockWaitOr(watch: pg.Client, done: Promise<unknown>): Promise<'waiting' | 'done'> {
+    let settled = false;
+    void done.finally(() => (settled = true)).catch(() => undefined);
+    for (let i = 0; i < 200 && !settled; i++) {
+      const { rows } = await watch.query(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+      );
+      if (rows[0].n > 0) return 'waiting';
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return settled ? 'done' : 'waiting';
+  }
+
+  it('a login reaching its session while a change holds the user waits, then opens nothing', async () => {
+    const user = await newUser();
+    const change = await connect();
+    const watch = await connect();
+    try {
+      // What changeCredentials does, held open: the row FOR UPDATE, the new hash, not committed.
+      await change.query('BEGIN');
+      await change.query('SELECT id FROM users WHERE id = $1 FOR UPDATE', [user.id]);
+      await change.query('UPDATE users SET password_hash = $2 WHERE id = $1', [user.id, await t.gatehouse.services.passwords.hash(NEW)]);
+      const login = dummyjson(user.username, OLD); // checks the committed (old) hash, then opens its session
+      expect(await lockWaitOr(watch, login)).toBe('waiting');
+      await change.query("UPDATE sessions SET revoked_at = now(), revoked_reason = 'password_change' WHERE user_id = $1 AND revoked_at IS NULL", [user.id]);
+      await change.query('COMMIT');
+      const raced = await login;
+      expect(raced.response.status).toBe(400);
+      expect(await liveSessions(user.id)).toEqual([]);
+    } finally {
+      await change.end();
+      await watch.end();
+    }
+  });
+
+  it('a change reaching the user while a login holds it waits, then revokes that login\'s session', async () => {
+    const user = await newUser();
+    const login = await connect();
+    const watch = await connect();
+    try {
+      // What a login's guarded insert does, held open: the row FOR KEY SHARE, a session, not committed.
+      await login.query('BEGIN');
+      await login.query('SELECT id FROM users WHERE id = $1 FOR KEY SHARE', [user.id]);
+      await login.query(
+        "INSERT INTO sessions (id, user_id, audience, created_at, expires_at) VALUES ('held-login', $1, 'gatehouse:dummyjson', now(), now() + interval '1 hour')",
+        [user.id],
+      );
+      const change = t.gatehouse.services.accounts.changePassword(user, OLD, NEW, 'no-session-kept');
+      expect(await lockWaitOr(watch, change)).toBe('waiting');
+      await login.query('COMMIT');
+      await change;
+      const [held] = await t.gatehouse.services.sessions.listForUser(user.id);
+      expect(held).toMatchObject({ id: 'held-login', revokedReason: 'password_change' });
+    } finally {
+      await login.end();
+      await watch.end();
+    }
   });
 });

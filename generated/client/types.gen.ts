@@ -500,7 +500,10 @@ export type DummyjsonLoginErrors = {
      */
     415: DummyjsonError;
     /**
-     * Too many attempts from this IP address or for this account.
+     * Too many attempts from this IP address, or too many refreshes for this account. (A user
+     * account past its login limit is refused like a wrong password, never with a 429, so that
+     * the limit does not tell which accounts exist.)
+     *
      */
     429: DummyjsonError;
 };
@@ -526,9 +529,10 @@ export type DummyjsonMeData = {
 export type DummyjsonMeErrors = {
     /**
      * No token, or a token that is malformed, wrongly signed, of another dialect, revoked
-     * or expired. The `accessToken` cookie is cleared, and so is `refreshToken` when the
-     * token is invalid (the original clears both on every 401; a missing or expired access
-     * token keeps the refresh cookie here, so that a cookie-only client can still refresh).
+     * or expired. The `accessToken` cookie is cleared, and so is `refreshToken` on a logout
+     * and whenever the token is invalid (the original clears both on every 401; on
+     * `/auth/me` a missing or expired access token keeps the refresh cookie here, so that a
+     * cookie-only client can still refresh).
      *
      */
     401: DummyjsonError;
@@ -574,7 +578,10 @@ export type DummyjsonRefreshErrors = {
      */
     415: DummyjsonError;
     /**
-     * Too many attempts from this IP address or for this account.
+     * Too many attempts from this IP address, or too many refreshes for this account. (A user
+     * account past its login limit is refused like a wrong password, never with a 429, so that
+     * the limit does not tell which accounts exist.)
+     *
      */
     429: DummyjsonError;
 };
@@ -600,9 +607,10 @@ export type DummyjsonLogoutData = {
 export type DummyjsonLogoutErrors = {
     /**
      * No token, or a token that is malformed, wrongly signed, of another dialect, revoked
-     * or expired. The `accessToken` cookie is cleared, and so is `refreshToken` when the
-     * token is invalid (the original clears both on every 401; a missing or expired access
-     * token keeps the refresh cookie here, so that a cookie-only client can still refresh).
+     * or expired. The `accessToken` cookie is cleared, and so is `refreshToken` on a logout
+     * and whenever the token is invalid (the original clears both on every 401; on
+     * `/auth/me` a missing or expired access token keeps the refresh cookie here, so that a
+     * cookie-only client can still refresh).
      *
      */
     401: DummyjsonError;
@@ -644,7 +652,10 @@ export type CocartLoginErrors = {
      */
     415: CocartError;
     /**
-     * Too many attempts from this IP address or for this account.
+     * Too many attempts from this IP address, or too many refreshes for this account. (A user
+     * account past its login limit is refused like a wrong password, never with a 429, so that
+     * the limit does not tell which accounts exist.)
+     *
      */
     429: CocartError;
 };
@@ -690,7 +701,10 @@ export type CocartRefreshTokenErrors = {
      */
     415: CocartError;
     /**
-     * Too many attempts from this IP address or for this account.
+     * Too many attempts from this IP address, or too many refreshes for this account. (A user
+     * account past its login limit is refused like a wrong password, never with a 429, so that
+     * the limit does not tell which accounts exist.)
+     *
      */
     429: CocartError;
 };
@@ -800,7 +814,11 @@ export type MahoTokenErrors = {
      */
     415: MahoError;
     /**
-     * Too many attempts from this IP address or for this account.
+     * Too many attempts from this IP address, for this API client or API user from this
+     * address, or (a password or email change) for the signed-in customer. (A customer account
+     * past its login limit is refused like a wrong password, never with a 429, so that the
+     * limit does not tell which accounts exist.)
+     *
      */
     429: MahoError;
 };
@@ -933,7 +951,11 @@ export type MahoRegisterCustomerErrors = {
      */
     415: MahoError;
     /**
-     * Too many attempts from this IP address or for this account.
+     * Too many attempts from this IP address, for this API client or API user from this
+     * address, or (a password or email change) for the signed-in customer. (A customer account
+     * past its login limit is refused like a wrong password, never with a 429, so that the
+     * limit does not tell which accounts exist.)
+     *
      */
     429: MahoError;
 };
@@ -1011,7 +1033,11 @@ export type MahoUpdateMeErrors = {
      */
     415: MahoError;
     /**
-     * Too many attempts from this IP address or for this account.
+     * Too many attempts from this IP address, for this API client or API user from this
+     * address, or (a password or email change) for the signed-in customer. (A customer account
+     * past its login limit is refused like a wrong password, never with a 429, so that the
+     * limit does not tell which accounts exist.)
+     *
      */
     429: MahoError;
 };
@@ -1056,7 +1082,11 @@ export type MahoChangePasswordErrors = {
      */
     415: MahoError;
     /**
-     * Too many attempts from this IP address or for this account.
+     * Too many attempts from this IP address, for this API client or API user from this
+     * address, or (a password or email change) for the signed-in customer. (A customer account
+     * past its login limit is refused like a wrong password, never with a 429, so that the
+     * limit does not tell which accounts exist.)
+     *
      */
     429: MahoError;
 };
@@ -1186,7 +1216,10 @@ export type OauthTokenErrors = {
      */
     415: OAuthError;
     /**
-     * Too many attempts from this address or for this client or account.
+     * Too many attempts from this address, for this client from this address, or too many
+     * refreshes for this account. (A user account past its login limit is refused like a wrong
+     * password, never with a 429, so that the limit does not tell which accounts exist.)
+     *
      */
     429: OAuthError;
 };
@@ -1229,7 +1262,10 @@ export type OauthRevokeErrors = {
      */
     415: OAuthError;
     /**
-     * Too many attempts from this address or for this client or account.
+     * Too many attempts from this address, for this client from this address, or too many
+     * refreshes for this account. (A user account past its login limit is refused like a wrong
+     * password, never with a 429, so that the limit does not tell which accounts exist.)
+     *
      */
     429: OAuthError;
 };
@@ -1274,7 +1310,10 @@ export type OauthIntrospectErrors = {
      */
     415: OAuthError;
     /**
-     * Too many attempts from this address or for this client or account.
+     * Too many attempts from this address, for this client from this address, or too many
+     * refreshes for this account. (A user account past its login limit is refused like a wrong
+     * password, never with a 429, so that the limit does not tell which accounts exist.)
+     *
      */
     429: OAuthError;
 };

@@ -12,6 +12,7 @@ import { normalizeLogin, USERNAME_ONLY, type LoginIdentifiers, type User, type U
 export interface UserLookup {
   findByLoginWithSecret(login: string, by: LoginIdentifiers): Promise<UserWithSecret | undefined>;
   updatePasswordHash(id: number, passwordHash: string, at: Date, opts: { replacing: string }): Promise<boolean>;
+  passwordHash(id: number): Promise<string | undefined>;
 }
 
 /**
@@ -62,12 +63,16 @@ export class PasswordLogin {
     let verified = found.passwordHash;
     if (this.passwords.needsRehash(verified)) {
       const rehashed = await this.passwords.hash(password);
-      // Only over the hash just verified: a password changed meanwhile stays changed, and this
-      // login, made with the old one, is refused.
-      if (!(await this.users.updatePasswordHash(found.id, rehashed, new Date(this.clock.now()), { replacing: verified }))) {
-        throw new GatehouseError(ErrorCode.InvalidCredentials);
+      // Only over the hash just verified: a password changed meanwhile stays changed. Another
+      // login's upgrade of the same hash also changes it, so what is stored now is checked
+      // once more (rare: only after the parameters were raised): the same password passes.
+      if (await this.users.updatePasswordHash(found.id, rehashed, new Date(this.clock.now()), { replacing: verified })) {
+        verified = rehashed;
+      } else {
+        const stored = await this.users.passwordHash(found.id);
+        if (stored === undefined || !(await this.passwords.verify(stored, password))) throw new GatehouseError(ErrorCode.InvalidCredentials);
+        verified = stored;
       }
-      verified = rehashed;
     }
     const { passwordHash: _secret, ...user } = found;
     return Object.defineProperty(user, VERIFIED_PASSWORD_HASH, { value: verified, enumerable: false });

@@ -13,6 +13,15 @@ afterAll(() => t.close());
 
 const logout = (headers: Record<string, string>) => dummyjsonLogout({ client: t.client, headers });
 
+/** Every 401 of a logout clears both cookies: the user asked to be signed out of this browser. */
+function expectBothCleared(response: Response) {
+  const cookies = setCookies(response);
+  for (const name of ['accessToken', 'refreshToken']) {
+    expect(cookies.get(name)?.value, name).toBe('');
+    expect(new Date(String(cookies.get(name)?.attrs.expires)).getTime(), name).toBe(0);
+  }
+}
+
 describe('POST /auth/logout', () => {
   it('revokes the session: its access and refresh tokens stop working at once', async () => {
     const session = await loginAs(t.client, 'emilys');
@@ -40,16 +49,20 @@ describe('POST /auth/logout', () => {
     expect((await dummyjsonMe({ client: t.client, headers: bearer(session.accessToken) })).response.status).toBe(401);
   });
 
-  it('answers 401 "Access Token is required" with no token', async () => {
-    const { error, response } = await logout({});
+  it('answers 401 "Access Token is required" with no token, and still clears both cookies', async () => {
+    // The browser's access cookie expired with its token; only the refresh cookie is sent.
+    const session = await loginAs(t.client, 'emmaj');
+    const { error, response } = await logout({ Cookie: `refreshToken=${session.refreshToken}` });
     expect(response.status).toBe(401);
     expect(zDummyjsonError.parse(error)).toEqual({ message: 'Access Token is required' });
+    expectBothCleared(response);
   });
 
   it('answers 401 "Invalid/Expired Token!" for a bad token and for a second logout', async () => {
     const bad = await logout(bearer('not.a.token'));
     expect(bad.response.status).toBe(401);
     expect(bad.error).toEqual({ message: 'Invalid/Expired Token!' });
+    expectBothCleared(bad.response);
     const session = await loginAs(t.client, 'sophiab');
     expect((await logout(bearer(session.accessToken))).response.status).toBe(200);
     const again = await logout(bearer(session.accessToken));
@@ -63,5 +76,6 @@ describe('POST /auth/logout', () => {
     const { error, response } = await logout(bearer(session.accessToken));
     expect(response.status).toBe(401);
     expect(error).toEqual({ message: 'Token Expired!' });
+    expectBothCleared(response);
   });
 });

@@ -34,10 +34,13 @@ export function renderError(failure: RequestFailure, req: Request, res: Response
         case ErrorCode.TokenInvalid:
         case ErrorCode.TokenExpired:
           // A browser stops sending a dead token. The original clears both cookies on any 401;
-          // here a missing or expired access token leaves the refresh cookie alone, since the
-          // access cookie expires with its token and the next call without one is how a
+          // here /auth/me keeps the refresh cookie for a missing or expired access token, since
+          // the access cookie expires with its token and the next call without one is how a
           // cookie-only client learns to refresh (which it could not do with that cookie gone).
-          clearAuthCookies(res, s.config, { keepRefresh: failure.error.code !== ErrorCode.TokenInvalid });
+          // A logout always clears both: the user asked to be signed out of this browser.
+          clearAuthCookies(res, s.config, {
+            keepRefresh: failure.error.code !== ErrorCode.TokenInvalid && req.path !== '/auth/logout',
+          });
           return void send(
             401,
             failure.error.code === ErrorCode.TokenMissing
