@@ -13,6 +13,7 @@ import { dummyjsonLogin, dummyjsonMe, mahoToken } from '../generated/client/sdk.
 import { bearer } from './helpers/dummyjson.js';
 import { startTestServer, type TestServer } from './helpers/gatehouse.js';
 import { mahoError } from './helpers/maho.js';
+import type { User } from '../src/core/users.js';
 
 let t: TestServer;
 beforeAll(async () => {
@@ -131,11 +132,19 @@ describe.runIf(Boolean(process.env.TEST_DATABASE_URL))('on PostgreSQL, a login a
     return settled ? 'done' : 'waiting';
   }
 
-  it('a login reaching its session while a change holds the user waits, then opens nothing', async () => {
+  /** A user, a connection that holds one side of the race open, and one that watches for lock waits. */
+  async function race(play: (user: User, held: pg.Client, watch: pg.Client) => Promise<void>): Promise<void> {
     const user = await newUser();
-    const change = await connect();
-    const watch = await connect();
+    const [held, watch] = [await connect(), await connect()];
     try {
+      await play(user, held, watch);
+    } finally {
+      await Promise.all([held.end(), watch.end()]);
+    }
+  }
+
+  it('a login reaching its session while a change holds the user waits, then opens nothing', () =>
+    race(async (user, change, watch) => {
       // What changeCredentials does, held open: the row FOR UPDATE, the new hash, not committed.
       await change.query('BEGIN');
       await change.query('SELECT id FROM users WHERE id = $1 FOR UPDATE', [user.id]);
@@ -147,17 +156,10 @@ describe.runIf(Boolean(process.env.TEST_DATABASE_URL))('on PostgreSQL, a login a
       const raced = await login;
       expect(raced.response.status).toBe(400);
       expect(await liveSessions(user.id)).toEqual([]);
-    } finally {
-      await change.end();
-      await watch.end();
-    }
-  });
+    }));
 
-  it('a change reaching the user while a login holds it waits, then revokes that login\'s session', async () => {
-    const user = await newUser();
-    const login = await connect();
-    const watch = await connect();
-    try {
+  it('a change reaching the user while a login holds it waits, then revokes that login\'s session', () =>
+    race(async (user, login, watch) => {
       // What a login's guarded insert does, held open: the row FOR KEY SHARE, a session, not committed.
       await login.query('BEGIN');
       await login.query('SELECT id FROM users WHERE id = $1 FOR KEY SHARE', [user.id]);
@@ -171,9 +173,5 @@ describe.runIf(Boolean(process.env.TEST_DATABASE_URL))('on PostgreSQL, a login a
       await change;
       const [held] = await t.gatehouse.services.sessions.listForUser(user.id);
       expect(held).toMatchObject({ id: 'held-login', revokedReason: 'password_change' });
-    } finally {
-      await login.end();
-      await watch.end();
-    }
-  });
+    }));
 });
