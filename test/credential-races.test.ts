@@ -9,10 +9,11 @@
 import { hash } from '@node-rs/argon2';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dummyjsonLogin, dummyjsonMe, mahoToken } from '../generated/client/sdk.gen.js';
+import { dummyjsonLogin, dummyjsonMe, mahoToken, oauthToken } from '../generated/client/sdk.gen.js';
 import { bearer } from './helpers/dummyjson.js';
 import { startTestServer, type TestServer } from './helpers/gatehouse.js';
 import { mahoError } from './helpers/maho.js';
+import { basic, newOAuthClient } from './helpers/oauth.js';
 import type { User } from '../src/core/users.js';
 
 let t: TestServer;
@@ -111,6 +112,40 @@ describe('a login that found the user active while they were deactivated', () =>
   });
 });
 
+describe("a token request that found its API client active while it was deactivated", () => {
+  const liveOf = async (apiUserId: number) =>
+    (await t.gatehouse.services.db.query<{ n: number }>('SELECT count(*)::int AS n FROM sessions WHERE (api_user_id = $1 OR client_id = $1) AND revoked_at IS NULL', [apiUserId]))[0]!.n;
+
+  it('opens no session for the client (Maho client_credentials), so none comes back on reactivation', async () => {
+    const client = await newOAuthClient(t, ['client_credentials']);
+    const principals = t.gatehouse.services.servicePrincipals;
+    const authenticate = principals.authenticate.bind(principals);
+    principals.authenticate = async (...args) => {
+      principals.authenticate = authenticate;
+      const found = await authenticate(...args);
+      await principals.setActive(found.id, false);
+      return found;
+    };
+    const raced = await mahoToken({ client: t.client, body: { grant_type: 'client_credentials', client_id: client.id, client_secret: client.secret } });
+    expect(raced.response.status).toBe(401);
+    expect(raced.error).toEqual(mahoError(401, 'invalid_client', 'Invalid client credentials'));
+    await principals.setActive(client.principal.id, true);
+    expect(await liveOf(client.principal.id)).toBe(0);
+  });
+
+  it("opens no user session issued to it (OAuth password grant)", async () => {
+    const client = await newOAuthClient(t, ['password']);
+    const user = await newUser();
+    duringNextLogin(() => t.gatehouse.services.servicePrincipals.setActive(client.principal.id, false));
+    const raced = await oauthToken({ client: t.client, body: { grant_type: 'password', username: user.username, password: OLD }, headers: basic(client.id, client.secret) });
+    expect(raced.response.status).toBe(400);
+    expect(raced.error).toMatchObject({ error: 'invalid_grant' });
+    await t.gatehouse.services.servicePrincipals.setActive(client.principal.id, true);
+    expect(await liveOf(client.principal.id)).toBe(0);
+    expect(await liveSessions(user.id)).toEqual([]);
+  });
+});
+
 describe.runIf(Boolean(process.env.TEST_DATABASE_URL))('on PostgreSQL, a login and a change at the same time', () => {
   const connect = async () => {
     const database = t.config.database;
@@ -173,5 +208,20 @@ describe.runIf(Boolean(process.env.TEST_DATABASE_URL))('on PostgreSQL, a login a
       await change;
       const [held] = await t.gatehouse.services.sessions.listForUser(user.id);
       expect(held).toMatchObject({ id: 'held-login', revokedReason: 'password_change' });
+    }));
+
+  it('a token request reaching its session while its API client is being deactivated waits, then opens nothing', () =>
+    race(async (_user, change, watch) => {
+      const client = await newOAuthClient(t, ['client_credentials']);
+      // What ServicePrincipalRows.changeActive does, held open: the row FOR UPDATE, inactive, not committed.
+      await change.query('BEGIN');
+      await change.query('SELECT id FROM api_users WHERE id = $1 FOR UPDATE', [client.principal.id]);
+      await change.query('UPDATE api_users SET active = false WHERE id = $1', [client.principal.id]);
+      const request = oauthToken({ client: t.client, body: { grant_type: 'client_credentials' }, headers: basic(client.id, client.secret) });
+      expect(await lockWaitOr(watch, request)).toBe('waiting');
+      await change.query('COMMIT');
+      const raced = await request;
+      expect(raced.response.status).toBe(401);
+      expect(raced.error).toMatchObject({ error: 'invalid_client' });
     }));
 });

@@ -3,6 +3,7 @@
 // SHA-256 and compared in constant time; an unknown name costs the same comparison, so the
 // answer does not reveal which names exist.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Queryable } from '../store/database.js';
 import { AdminError, AdminErrorCode } from './admin-errors.js';
 import type { Clock } from './clock.js';
 import { ErrorCode, GatehouseError } from './errors.js';
@@ -33,7 +34,9 @@ export interface ServicePrincipal {
 }
 
 export interface ServicePrincipalStore {
-  update(id: number, changes: { active?: boolean; permissions?: string[] }, at: Date): Promise<boolean>;
+  update(id: number, changes: { active?: boolean; permissions?: string[] }, at: Date, db?: Queryable): Promise<boolean>;
+  /** Runs `change` in one transaction that holds the principal's row FOR UPDATE. */
+  changeActive<T>(id: number, change: (tx: Queryable) => Promise<T>): Promise<T>;
   findByName(kind: ServiceKind, name: string): Promise<(ServicePrincipal & { secretHash: string }) | undefined>;
   insert(
     p: { kind: ServiceKind; name: string; secretHash: string; permissions: string[]; grantTypes: OAuthGrantType[] },
@@ -61,7 +64,7 @@ export class ServicePrincipals {
     private readonly store: ServicePrincipalStore,
     private readonly limits: RateLimits,
     private readonly clock: Clock,
-    private readonly sessions: { serviceChanged(id: number): void; revokeAllForService(id: number): Promise<number> },
+    private readonly sessions: { serviceChanged(id: number): void; revokeAllForService(id: number, tx?: Queryable): Promise<number> },
   ) {}
 
   /**
@@ -69,8 +72,13 @@ export class ServicePrincipals {
    * it is activated again.
    */
   async setActive(id: number, active: boolean): Promise<boolean> {
-    const done = await this.store.update(id, { active }, new Date(this.clock.now()));
-    if (!active) await this.sessions.revokeAllForService(id);
+    // One transaction, as for users: no token request racing the deactivation keeps a session
+    // that would come back to life on reactivation (ServicePrincipalRows.changeActive).
+    const done = await this.store.changeActive(id, async (tx) => {
+      const changed = await this.store.update(id, { active }, new Date(this.clock.now()), tx);
+      if (changed && !active) await this.sessions.revokeAllForService(id, tx);
+      return changed;
+    });
     this.sessions.serviceChanged(id);
     return done;
   }

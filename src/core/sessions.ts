@@ -174,13 +174,13 @@ export class Sessions {
       ip: client.ip,
     };
     if (principal.kind === 'user') {
-      // A user's session is guarded (see SessionStore.insertForUser); logins are argon2-bound,
-      // so they need no batching. Service principals' sessions are batched.
+      // Both kinds are guarded (see SessionStore.insertForUser and insert). Logins are
+      // argon2-bound, so they need no batching; service principals' sessions are batched.
       if (!(await this.store.insertForUser({ ...row, userId: principal.user.id }, verifiedHash(principal.user)))) {
         throw new GatehouseError(ErrorCode.InvalidCredentials, 'password changed or user deactivated meanwhile');
       }
-    } else {
-      await this.store.insert({ ...row, userId: null });
+    } else if (!(await this.store.insert({ ...row, userId: null, apiUserId: principal.service.id }))) {
+      throw new GatehouseError(ErrorCode.InvalidClient, 'deactivated meanwhile');
     }
     return { sessionId, accessGeneration: 0, principal };
   }
@@ -446,9 +446,9 @@ export class Sessions {
     this.store.forgetService(apiUserId);
   }
 
-  /** Revokes every session of a service principal. */
-  async revokeAllForService(apiUserId: number): Promise<number> {
-    return this.counted('admin', await this.store.revokeAllForApiUser(apiUserId, 'admin', new Date(this.clock.now())));
+  /** Revokes every session of a service principal. `tx`: the deactivation's (ServicePrincipalRows.changeActive). */
+  async revokeAllForService(apiUserId: number, tx?: Queryable): Promise<number> {
+    return this.counted('admin', await this.store.revokeAllForApiUser(apiUserId, 'admin', new Date(this.clock.now()), tx));
   }
 
   async revoke(sessionId: string, reason: RevokeReason): Promise<boolean> {

@@ -1,6 +1,6 @@
 import type { OAuthGrantType, ServiceKind, ServicePrincipal, ServicePrincipalStore } from '../core/service-principals.js';
 import { AdminError, AdminErrorCode } from '../core/admin-errors.js';
-import type { Database } from './database.js';
+import type { Database, Queryable } from './database.js';
 import { ReadBatcher } from './read-batcher.js';
 import { uniqueViolation } from './users.js';
 
@@ -76,13 +76,26 @@ export class ServicePrincipalRows implements ServicePrincipalStore {
     }
   }
 
-  async update(id: number, changes: { active?: boolean; permissions?: string[] }, at: Date): Promise<boolean> {
-    const rows = await this.db.query(
+  async update(id: number, changes: { active?: boolean; permissions?: string[] }, at: Date, db: Queryable = this.db): Promise<boolean> {
+    const rows = await db.query(
       `UPDATE api_users SET active = COALESCE($2, active), permissions = COALESCE($3, permissions), updated_at = $4
         WHERE id = $1 RETURNING id`,
       [id, changes.active ?? null, changes.permissions ?? null, at],
     );
     return rows.length > 0;
+  }
+
+  /**
+   * Runs a change of a principal's active flag and the revocation of its sessions in one
+   * transaction, holding its row FOR UPDATE from the start, which conflicts with the FOR KEY
+   * SHARE of a session being opened for it (SessionStore's guards): see
+   * UserStore.changeCredentials for how each order of the two ends.
+   */
+  changeActive<T>(id: number, change: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (tx) => {
+      await tx.query('SELECT id FROM api_users WHERE id = $1 FOR UPDATE', [id]);
+      return change(tx);
+    });
   }
 
   async count(): Promise<number> {

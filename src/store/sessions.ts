@@ -69,6 +69,9 @@ export interface SessionSummary {
   clientId: string | null;
 }
 
+/** A service principal's session: no user. */
+export type ServiceSession = NewSession & { userId: null; apiUserId: number };
+
 export interface PurgeCounts {
   expiredSessions: number;
   revokedSessions: number;
@@ -135,13 +138,20 @@ function principalOf(r: AuthStateRow): Principal {
 }
 
 /**
- * The user row a new session belongs to ($2), read FOR KEY SHARE: the lock the sessions.user_id
- * foreign key takes anyway, taken here first so that the conditions are checked again after any
- * credential change that held the row (UserStore.changeCredentials). The password hash is the
- * last parameter of the statement using it: $10 in insertForUser, $12 with a refresh token.
+ * The rows a new session depends on, read FOR KEY SHARE: the locks the sessions' foreign keys
+ * take anyway, taken here first so that the conditions are checked again after any change that
+ * held the row FOR UPDATE (UserStore.changeCredentials, ServicePrincipalRows.changeActive).
+ * `u`: the user ($2), active, with the verified password hash if given (the statement's last
+ * parameter: $10 in insertForUser, $12 with a refresh token), and the OAuth client it is issued
+ * to ($4), if any, active; `c` is that client.
  */
 const USER_GUARD = (hashParam: number) =>
-  `SELECT id FROM users WHERE id = $2 AND active AND ($${hashParam}::text IS NULL OR password_hash = $${hashParam}) FOR KEY SHARE`;
+  `c AS (SELECT id FROM api_users WHERE id = $4 AND active FOR KEY SHARE),
+   u AS (SELECT id FROM users WHERE id = $2 AND active AND ($${hashParam}::text IS NULL OR password_hash = $${hashParam})
+           AND ($4::int IS NULL OR EXISTS (SELECT 1 FROM c)) FOR KEY SHARE)`;
+
+/** The same for a service principal's session: its row ($3 of the statement), active. */
+const SERVICE_GUARD = `a AS (SELECT id FROM api_users WHERE id = $3 AND active FOR KEY SHARE)`;
 
 export class SessionStore {
   /** Only for an exclusive (embedded) database; see RowCache. */
@@ -163,7 +173,7 @@ export class SessionStore {
   /** Likewise for the rotations themselves: concurrent ones share a statement and a commit. */
   readonly #rotations: WriteBatcher<Rotation, number | undefined> | undefined;
   /** And for new sessions outside a transaction (client_credentials and API-user grants). */
-  readonly #inserts: WriteBatcher<NewSession, void> | undefined;
+  readonly #inserts: WriteBatcher<ServiceSession, boolean> | undefined;
 
   /** `onBatchRetried`: a batched write that PostgreSQL refused as a whole is being retried item by item. */
   constructor(
@@ -188,7 +198,7 @@ export class SessionStore {
       });
       this.#inserts = new WriteBatcher({
         writeMany: (s) => this.#insertMany(s),
-        writeOne: (s) => this.#insertOne(s, this.db),
+        writeOne: (s) => this.#insertOne(s),
         maxBatch: 200,
         rolledBack: refusedByServer,
         onRetryAlone: () => opts.onBatchRetried?.('session'),
@@ -204,28 +214,41 @@ export class SessionStore {
     tokens.set(tokenHash, { sessionId, expiresAt: expiresAt.getTime() });
   }
 
-  async insert(s: NewSession, db: Queryable = this.db): Promise<void> {
-    if (db === this.db && this.#inserts) return this.#inserts.write(s);
-    return this.#insertOne(s, db);
+  /**
+   * A service principal's new session, only while the principal is active: a deactivation that
+   * committed after its secret was checked, and revoked its sessions, must not be outlived by
+   * this one (see SERVICE_GUARD). Batched on a shared database. False when refused.
+   */
+  async insert(s: ServiceSession): Promise<boolean> {
+    return this.#inserts ? this.#inserts.write(s) : this.#insertOne(s);
   }
 
-  async #insertOne(s: NewSession, db: Queryable): Promise<void> {
-    await db.query(
-      `INSERT INTO sessions (id, user_id, api_user_id, client_id, audience, created_at, expires_at, user_agent, ip)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [s.id, s.userId, s.apiUserId, s.clientId, s.audience, s.createdAt, s.expiresAt, s.userAgent, s.ip],
+  async #insertOne(s: ServiceSession): Promise<boolean> {
+    const rows = await this.db.query(
+      `WITH ${SERVICE_GUARD}
+       INSERT INTO sessions (id, user_id, api_user_id, client_id, audience, created_at, expires_at, user_agent, ip)
+       SELECT $1, $2, a.id, $4, $5, $6, $7, $8, $9 FROM a RETURNING 1`,
+      [s.id, null, s.apiUserId, s.clientId, s.audience, s.createdAt, s.expiresAt, s.userAgent, s.ip],
     );
+    return rows.length > 0;
   }
 
-  /** insert() for several sessions at once (shared databases only; see WriteBatcher). */
-  async #insertMany(sessions: NewSession[]): Promise<void[]> {
-    const column = <K extends keyof NewSession>(k: K) => sessions.map((s) => s[k]);
-    await this.db.query(
-      `INSERT INTO sessions (id, user_id, api_user_id, client_id, audience, created_at, expires_at, user_agent, ip)
-       SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[], $9::text[])`,
-      [column('id'), column('userId'), column('apiUserId'), column('clientId'), column('audience'), column('createdAt'), column('expiresAt'), column('userAgent'), column('ip')],
+  /** insert() for several sessions at once (shared databases only; see WriteBatcher), each guarded. */
+  async #insertMany(sessions: ServiceSession[]): Promise<boolean[]> {
+    const column = <K extends keyof ServiceSession>(k: K) => sessions.map((s) => s[k]);
+    const rows = await this.db.query<{ id: string }>(
+      `WITH n AS (
+         SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::text[], $8::text[])
+           AS n(id, api_user_id, client_id, audience, created_at, expires_at, user_agent, ip)),
+       a AS (SELECT id FROM api_users WHERE id IN (SELECT api_user_id FROM n) AND active ORDER BY id FOR KEY SHARE)
+       INSERT INTO sessions (id, user_id, api_user_id, client_id, audience, created_at, expires_at, user_agent, ip)
+       SELECT n.id, NULL, n.api_user_id, n.client_id, n.audience, n.created_at, n.expires_at, n.user_agent, n.ip
+         FROM n JOIN a ON a.id = n.api_user_id
+       RETURNING id`,
+      [column('id'), column('apiUserId'), column('clientId'), column('audience'), column('createdAt'), column('expiresAt'), column('userAgent'), column('ip')],
     );
-    return sessions.map(() => undefined);
+    const inserted = new Set(rows.map((r) => r.id));
+    return sessions.map((s) => inserted.has(s.id));
   }
 
 
@@ -285,8 +308,8 @@ export class SessionStore {
     return rows.length;
   }
 
-  async revokeAllForApiUser(apiUserId: number, reason: string, at: Date): Promise<number> {
-    const rows = await this.db.query(
+  async revokeAllForApiUser(apiUserId: number, reason: string, at: Date, db: Queryable = this.db): Promise<number> {
+    const rows = await db.query(
       // Its own sessions, and the users' sessions it obtained as an OAuth client.
       'UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE (api_user_id = $1 OR client_id = $1) AND revoked_at IS NULL RETURNING id',
       [apiUserId, at, reason],
@@ -319,7 +342,7 @@ export class SessionStore {
    */
   async insertWithRefreshToken(s: NewSession & { userId: number }, t: { tokenHash: string; expiresAt: Date }, passwordHash: string | null): Promise<boolean> {
     const rows = await this.db.query(
-      `WITH u AS (${USER_GUARD(12)}),
+      `WITH ${USER_GUARD(12)},
        s AS (
          INSERT INTO sessions (id, user_id, api_user_id, client_id, audience, created_at, expires_at, user_agent, ip)
          SELECT $1, u.id, $3, $4, $5, $6, $7, $8, $9 FROM u
@@ -341,7 +364,7 @@ export class SessionStore {
    */
   async insertForUser(s: NewSession & { userId: number }, passwordHash: string | null): Promise<boolean> {
     const rows = await this.db.query(
-      `WITH u AS (${USER_GUARD(10)})
+      `WITH ${USER_GUARD(10)}
        INSERT INTO sessions (id, user_id, api_user_id, client_id, audience, created_at, expires_at, user_agent, ip)
        SELECT $1, u.id, $3, $4, $5, $6, $7, $8, $9 FROM u RETURNING 1`,
       [s.id, s.userId, s.apiUserId, s.clientId, s.audience, s.createdAt, s.expiresAt, s.userAgent, s.ip, passwordHash],
