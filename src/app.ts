@@ -93,6 +93,14 @@ export function createApp(s: Services, logger: Logger, opts: { isDraining?: () =
   // empty properties to every request, measured at ~3 % of a GET /auth/me with a bearer token.
   const parseCookies = cookieParser();
   prelude.push((req, res, next) => (req.headers.cookie === undefined ? next() : parseCookies(req, res, next)));
+  // HEAD is GET without the body (RFC 9110 section 9.3.2), answered by the GET operation with
+  // the same status and header fields. The contract and its validator know only GET (the
+  // validator has no HEAD of its own), so the request goes on as one; Node made this response
+  // a HEAD's when it arrived, and writes no body whatever the route sends.
+  prelude.push((req, _res, next) => {
+    if (req.method === 'HEAD') req.method = 'GET';
+    next();
+  });
   const json = express.json({ limit: config.bodyLimitBytes, strict: true });
   const form = express.urlencoded({ extended: false, limit: config.bodyLimitBytes, parameterLimit: 50 });
   const bodyRule = requestBodyRules();

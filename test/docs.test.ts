@@ -59,10 +59,10 @@ describe('GET /docs over HTTP', () => {
     expect(zSystemError.parse(error)).toEqual({ message: 'Not found' });
   });
 
-  it('answers 405 with Allow: GET to another method', async () => {
+  it('answers 405 with Allow: GET, HEAD to another method', async () => {
     const response = await fetch(`${server.url}/docs`, { method: 'POST' });
     expect(response.status).toBe(405);
-    expect(response.headers.get('allow')).toBe('GET');
+    expect(response.headers.get('allow')).toBe('GET, HEAD');
     expect(await response.json()).toEqual({ message: 'Method not allowed' });
   });
 });

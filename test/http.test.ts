@@ -45,7 +45,48 @@ describe('unknown paths and methods', () => {
     expect(await response.json()).toEqual({ message: 'Method not allowed' });
     const del = await fetch(`${t.url}/auth/me`, { method: 'DELETE' });
     expect(del.status).toBe(405);
-    expect(del.headers.get('allow')).toBe('GET');
+    expect(del.headers.get('allow')).toBe('GET, HEAD');
+  });
+});
+
+describe('HEAD', () => {
+  /** The answer to GET and to HEAD of one path: same status and header fields, and HEAD has no body. */
+  async function both(path: string, headers: Record<string, string> = {}) {
+    const get = await fetch(`${t.url}${path}`, { headers });
+    const getBody = await get.arrayBuffer();
+    const head = await fetch(`${t.url}${path}`, { method: 'HEAD', headers });
+    expect((await head.arrayBuffer()).byteLength, `${path}: HEAD has no body`).toBe(0);
+    // Not compared: what differs between any two answers, and the hop-by-hop fields (fetch asks
+    // for the connection to close after a HEAD).
+    const fields = (r: Response) => [...r.headers.entries()].filter(([name]) => !['date', 'x-request-id', 'connection', 'keep-alive'].includes(name));
+    expect(fields(head), path).toEqual(fields(get));
+    return { status: head.status, getBody, head };
+  }
+
+  it('answers every GET operation with the same status and header fields, and no body', async () => {
+    const token = ((await (await fetch(`${t.url}/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: 'emilys', password: 'emilyspass' }) })).json()) as { accessToken: string }).accessToken;
+    expect((await both('/healthz')).status).toBe(200);
+    expect((await both('/.well-known/jwks.json')).status).toBe(200);
+    expect((await both('/.well-known/oauth-authorization-server')).status).toBe(200);
+    const me = await both('/auth/me', { Authorization: `Bearer ${token}` });
+    expect(me.status).toBe(200);
+    expect(Number(me.head.headers.get('content-length'))).toBe(me.getBody.byteLength);
+    expect((await both('/auth/me')).status).toBe(401); // errors too, in the dialect's headers
+    expect((await both('/no/such/path')).status).toBe(404);
+  });
+
+  it('is a 405 where GET is, with the same Allow as any other method', async () => {
+    const head = await fetch(`${t.url}/auth/login`, { method: 'HEAD' });
+    expect(head.status).toBe(405);
+    expect(head.headers.get('allow')).toBe('POST');
+    expect((await head.arrayBuffer()).byteLength).toBe(0);
+  });
+
+  it('is counted as HEAD in /metrics', async () => {
+    await fetch(`${t.url}/healthz`, { method: 'HEAD' });
+    const metric = t.gatehouse.services.metrics.registry.getSingleMetric('gatehouse_http_requests_total');
+    const values = (await metric!.get()).values;
+    expect(values.some((v) => v.labels.method === 'HEAD' && v.labels.route === '/healthz' && v.labels.status === '200')).toBe(true);
   });
 });
 
@@ -58,7 +99,7 @@ describe("the validator's remembered routes (src/http/openapi.ts)", () => {
     }
     const del = await fetch(`${t.url}/auth/me`, { method: 'DELETE' });
     expect(del.status).toBe(405);
-    expect(del.headers.get('allow')).toBe('GET');
+    expect(del.headers.get('allow')).toBe('GET, HEAD');
     expect(await del.json()).toEqual({ message: 'Method not allowed' });
     for (const path of ['/auth/me/', '/auth/me?_=1', '/auth/me/?_=2']) {
       const response = await fetch(`${t.url}${path}`);

@@ -70,7 +70,7 @@ export function classify(err: unknown, hasBody: boolean): RequestFailure {
     case 404:
       return { kind: 'not_found' };
     case 405:
-      return { kind: 'method_not_allowed', allow: e.headers?.Allow ?? '' };
+      return { kind: 'method_not_allowed', allow: withHead(e.headers?.Allow ?? '') };
     case 413:
       return { kind: 'too_large' };
     case 415:
@@ -94,4 +94,10 @@ export function describeIssues(issues: ValidationIssue[]): string {
   if (!first) return 'Invalid request';
   const where = first.path.replace(/^\//, '').replace(/\//g, '.');
   return `Invalid request: ${where} ${first.message}`.trim();
+}
+
+/** An Allow list with HEAD wherever GET is, since every GET operation also answers HEAD (app.ts). */
+function withHead(allow: string): string {
+  const methods = allow.split(',').map((m) => m.trim()).filter(Boolean);
+  return methods.includes('GET') && !methods.includes('HEAD') ? [...methods, 'HEAD'].join(', ') : allow;
 }

@@ -62,10 +62,11 @@ export function requestLogger(logger: Logger): RequestHandler {
     res.setHeader('X-Request-Id', id);
     if (logger.isLevelEnabled('info')) {
       const start = performance.now();
+      const method = req.method; // now: a HEAD goes on as a GET
       res.once('finish', () => {
         const line = {
           reqId: id,
-          method: req.method,
+          method,
           path: req.originalUrl.split('?', 1)[0],
           status: res.statusCode,
           ms: Math.round((performance.now() - start) * 10) / 10,

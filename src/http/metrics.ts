@@ -95,8 +95,9 @@ export class Metrics implements AuthEvents {
     return (req, res, next) => {
       const start = process.hrtime.bigint();
       const route = this.#route(req.path); // now: routers may rewrite req.url on the way
+      const method = METHODS.has(req.method) ? req.method : 'OTHER'; // now: a HEAD goes on as a GET
       res.on('finish', () => {
-        const series = this.#httpSeries(route, METHODS.has(req.method) ? req.method : 'OTHER', res.statusCode);
+        const series = this.#httpSeries(route, method, res.statusCode);
         series.requests.inc();
         series.latency.observe(Number(process.hrtime.bigint() - start) / 1e9);
       });
