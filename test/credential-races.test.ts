@@ -139,7 +139,7 @@ describe("a token request that found its API client active while it was deactiva
     duringNextLogin(() => t.gatehouse.services.servicePrincipals.setActive(client.principal.id, false));
     const raced = await oauthToken({ client: t.client, body: { grant_type: 'password', username: user.username, password: OLD }, headers: basic(client.id, client.secret) });
     expect(raced.response.status).toBe(400);
-    expect(raced.error).toMatchObject({ error: 'invalid_grant' });
+    expect(raced.error).toEqual({ error: 'invalid_grant', error_description: 'Invalid username or password' });
     await t.gatehouse.services.servicePrincipals.setActive(client.principal.id, true);
     expect(await liveOf(client.principal.id)).toBe(0);
     expect(await liveSessions(user.id)).toEqual([]);
@@ -222,6 +222,6 @@ describe.runIf(Boolean(process.env.TEST_DATABASE_URL))('on PostgreSQL, a login a
       await change.query('COMMIT');
       const raced = await request;
       expect(raced.response.status).toBe(401);
-      expect(raced.error).toMatchObject({ error: 'invalid_client' });
+      expect(raced.error).toEqual({ error: 'invalid_client', error_description: 'Client authentication failed' });
     }));
 });

@@ -253,10 +253,12 @@ describe('POST /auth/refresh rate limits', () => {
       // The address is over its limit now: a live token is refused and stays unused...
       const refused = await dummyjsonRefresh({ client: limited.client, body: { refreshToken: other.refreshToken } });
       expect(refused.response.status).toBe(429);
+      expect(refused.error).toEqual({ message: 'Too many requests, try again later' });
       // ...but the stolen, already used token still gives the thief away.
       limited.clock.advance(1);
       const replay = await dummyjsonRefresh({ client: limited.client, body: { refreshToken: victim.refreshToken } });
       expect(replay.response.status).toBe(403);
+      expect(replay.error).toEqual({ message: 'Invalid refresh token' });
       expect((await dummyjsonMe({ client: limited.client, headers: bearer(second.data!.accessToken) })).response.status).toBe(401);
       expect((await dummyjsonMe({ client: limited.client, headers: bearer(other.accessToken) })).response.status).toBe(200);
       const [revoked] = (await limited.gatehouse.services.sessions.listForUser(1)).filter((s) => s.revokedReason === 'refresh_token_reuse');
