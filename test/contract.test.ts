@@ -33,7 +33,7 @@ describe('the OpenAPI document', () => {
   });
 
   it.each(operations.map((o) => [`${o.method.toUpperCase()} ${o.path}`, o]))(
-    '%s has an id, a summary, a description, tags, security and a named example for every response',
+    '%s has an id, a summary, a description, tags, security, and X-Request-Id and a named example for every response',
     (_name, { op }) => {
       expect(op.operationId).toBeTruthy();
       expect(op.summary).toBeTruthy();
@@ -42,6 +42,9 @@ describe('the OpenAPI document', () => {
       expect(Array.isArray(op.security)).toBe(true);
       for (const [status, raw] of Object.entries(op.responses as Json)) {
         const response = deref(raw as Json);
+        // Every answer names its request for the logs (src/http/logging.ts); Prism's proxy in
+        // the contract fuzz test checks that the server really sends it.
+        expect(deref(response.headers?.['X-Request-Id'] ?? {}), `${status} declares X-Request-Id`).toEqual(doc.components.headers.XRequestId);
         // JSON everywhere except System operations: /metrics (Prometheus text), the docs page and its assets.
         const media = Object.entries((response.content ?? {}) as Json);
         expect(media.length, `${status} has a body`).toBeGreaterThan(0);

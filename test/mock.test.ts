@@ -96,7 +96,7 @@ async function ask(op: Operation, accept: string, prefer: string) {
   });
   const text = await response.text();
   const body = response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text;
-  return { status: String(response.status), body, violations: response.headers.get('sl-violations') };
+  return { status: String(response.status), body, violations: response.headers.get('sl-violations'), requestId: response.headers.get('x-request-id') };
 }
 
 /** The answer is the status asked for, exactly the example, accepted by the generated zod schema of that status. */
@@ -105,6 +105,7 @@ function expectAnswer(op: Operation, got: Awaited<ReturnType<typeof ask>>, statu
   expect(got.violations, `${where}: Prism reports a contract violation (sl-violations)`).toBeNull();
   expect(got.status, where).toBe(status);
   expect(got.body, where).toEqual(example);
+  expect(got.requestId, `${where}: X-Request-Id, from the header's example`).toBe(doc.components.headers.XRequestId.example);
   const schema = (responseSchemas as Record<string, Record<string, { safeParse(b: unknown): { success: boolean; error?: unknown } }>>)[op.id]?.[status];
   expect(schema, `${where}: no zod schema (run npm run generate)`).toBeDefined();
   const parsed = schema!.safeParse(got.body);
