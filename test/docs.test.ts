@@ -2,10 +2,10 @@
 // itself in headless Chromium: it renders every operation from this server alone, and
 // "Try it out" calls this server.
 import { mkdirSync, readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { getDocs, getDocsAsset } from '../generated/client/sdk.gen.js';
 import { zSystemError } from '../generated/client/zod.gen.js';
-import { launchBrowser, RESULTS_DIR, type TestBrowser } from './helpers/browser.js';
+import { BROWSER_TIMEOUT_MS, launchBrowser, RESULTS_DIR, type TestBrowser } from './helpers/browser.js';
 import { startTestServer, type TestServer } from './helpers/gatehouse.js';
 
 const doc = JSON.parse(readFileSync(new URL('../generated/openapi.json', import.meta.url), 'utf8'));
@@ -15,6 +15,9 @@ const operationIds: string[] = Object.values(doc.paths as Record<string, Record<
 
 // The page's policy, exactly as documented: this origin for everything, data: for Swagger UI's icons.
 const PAGE_POLICY: string = doc.paths['/docs'].get.responses['200'].headers['Content-Security-Policy'].example;
+
+vi.setConfig({ testTimeout: BROWSER_TIMEOUT_MS, hookTimeout: BROWSER_TIMEOUT_MS });
+const STEP = { timeout: BROWSER_TIMEOUT_MS / 2 };
 
 let server: TestServer;
 beforeAll(async () => {
@@ -71,7 +74,7 @@ describe('GET /docs in headless Chromium', () => {
   let browser: TestBrowser;
   beforeAll(async () => {
     browser = await launchBrowser();
-  }, 60_000);
+  });
   afterAll(async () => {
     await browser?.close();
   });
@@ -80,14 +83,14 @@ describe('GET /docs in headless Chromium', () => {
     const page = await browser.newPage();
     await page.goto(`${server.url}/docs`);
     const operations = page.locator('.opblock');
-    await expect.poll(() => operations.count(), { timeout: 20_000 }).toBe(operationIds.length);
+    await expect.poll(() => operations.count(), STEP).toBe(operationIds.length);
     for (const id of operationIds) expect(await page.locator(`[id^="operations-"][id$="-${id}"]`).count(), id).toBe(1);
 
     const tags = await page.locator('.opblock-tag').evaluateAll((els) => els.map((e) => e.getAttribute('data-tag')));
     expect(tags).toEqual((doc.tags as { name: string }[]).map((tag) => tag.name)); // DummyJSON, CoCart, Maho, …, System
     // The deliberate differences are on the page, not behind a click.
-    await expect.poll(() => page.getByText('Deliberate differences from DummyJSON:').first().isVisible(), { timeout: 15_000 }).toBe(true);
-    await expect.poll(() => page.getByText('Differences from Maho').first().isVisible(), { timeout: 15_000 }).toBe(true);
+    await expect.poll(() => page.getByText('Deliberate differences from DummyJSON:').first().isVisible(), STEP).toBe(true);
+    await expect.poll(() => page.getByText('Differences from Maho').first().isVisible(), STEP).toBe(true);
 
     const servers = await page.locator('.servers select option').allTextContents();
     expect(servers).toEqual([`${server.url} - This server`]);
@@ -100,8 +103,8 @@ describe('GET /docs in headless Chromium', () => {
     await login.locator('.execute').click();
     expect((await answered).status()).toBe(200);
     const shown = login.locator('.live-responses-table tbody .response-col_status').first();
-    await expect.poll(() => shown.textContent(), { timeout: 15_000 }).toBe('200');
-    await expect.poll(() => login.locator('.live-responses-table tbody .response-col_description').first().textContent(), { timeout: 15_000 }).toContain('"accessToken"');
+    await expect.poll(() => shown.textContent(), STEP).toBe('200');
+    await expect.poll(() => login.locator('.live-responses-table tbody .response-col_description').first().textContent(), STEP).toContain('"accessToken"');
     await login.locator('.live-responses-table').scrollIntoViewIfNeeded();
     mkdirSync(RESULTS_DIR, { recursive: true });
     await page.screenshot({ path: new URL('docs-try-it.png', RESULTS_DIR).pathname });
@@ -113,5 +116,5 @@ describe('GET /docs in headless Chromium', () => {
     expect(browser.requests).toContain(`${server.url}/openapi.json`);
     expect(browser.requests).toContain(`${server.url}/auth/login`);
     expect(browser.errors).toEqual([]); // CSP violations would be here
-  }, 60_000);
+  });
 });

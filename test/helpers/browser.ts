@@ -9,6 +9,14 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
+/**
+ * How long a browser test, its hooks and each of its steps may take. CI runs eight test files
+ * at once on two cores, with command-line tests spawning processes beside them: Chromium
+ * parsing and rendering Swagger UI then takes tens of seconds instead of a few (a 60 s bound
+ * was once exceeded). A step still ends as soon as what it waits for is there.
+ */
+export const BROWSER_TIMEOUT_MS = 240_000;
+
 /** Where tests save screenshots (gitignored; CI keeps it as an artifact). */
 export const RESULTS_DIR = new URL('../../test-results/', import.meta.url);
 
@@ -51,6 +59,7 @@ export async function launchBrowser(
     ],
     viewport: opts.viewport ?? { width: 1280, height: 900 },
   });
+  context.setDefaultTimeout(BROWSER_TIMEOUT_MS / 2);
   const requests: string[] = [];
   const errors: string[] = [];
   context.on('request', (request) => requests.push(request.url()));

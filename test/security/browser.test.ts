@@ -14,8 +14,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Request } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { BROWSER_TIMEOUT_MS, launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { startTestServer, type TestServer } from '../helpers/gatehouse.js';
 
 /** The seed's flow, run inside the page: each step's status and body, and what document.cookie shows. */
@@ -32,6 +32,8 @@ async function seedFlow(api: string) {
   const meAfterRefresh = await step('/auth/me', { method: 'GET' });
   return { login, me, refresh, meAfterRefresh, documentCookie: document.cookie };
 }
+
+vi.setConfig({ testTimeout: BROWSER_TIMEOUT_MS, hookTimeout: BROWSER_TIMEOUT_MS });
 
 let browser: TestBrowser;
 let pages: Server;
@@ -51,7 +53,7 @@ beforeAll(async () => {
     sent.push({ method: request.method(), path: url.pathname, headers: await request.allHeaders() });
   };
   browser.context.on('request', (r) => void record(r));
-}, 60_000);
+});
 afterAll(async () => {
   await browser?.close();
   await new Promise((r) => pages?.close(r));
