@@ -2,7 +2,7 @@
 // swept when expired, and backed by an in-memory limiter when the server is unreachable.
 // (Sharing between two running instances is shown in test/instances.test.ts.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dummyjsonLogin } from '../generated/client/sdk.gen.js';
+import { dummyjsonLogin, mahoToken } from '../generated/client/sdk.gen.js';
 import { RateLimitedError } from '../src/core/errors.js';
 import type { RateLimit } from '../src/config.js';
 import { RateLimits } from '../src/core/rate-limits.js';
@@ -42,6 +42,26 @@ describe.runIf(onPostgres)('rate limits on a PostgreSQL server', () => {
     expect(await sweep.sweep()).toBe(0); // nothing has expired yet: a live window is never lost
     expect(await sweep.sweep(Date.now() + 301_000)).toBeGreaterThanOrEqual(41);
     expect(await rows()).toEqual([]);
+  });
+});
+
+describe.runIf(onPostgres)('an address past its login limit, sending API client names', () => {
+  it('adds no counter per name it sends: the address is counted first, on its own', async () => {
+    const t = await startTestServer({ RATE_LIMITS: 'on', RATE_LIMIT_LOGIN_IP: '2/300', RATE_LIMIT_LOGIN_ACCOUNT: '5/300' });
+    try {
+      const rows = async () => (await t.gatehouse.services.db.query<{ key: string }>('SELECT key FROM rate_limits')).map((r) => r.key).sort();
+      const attempt = (name: string) =>
+        mahoToken({ client: t.client, body: { grant_type: 'client_credentials', client_id: name, client_secret: 'wrong-secret' } });
+      for (const name of ['client-a', 'client-b']) expect((await attempt(name)).response.status).toBe(401);
+      const counted = await rows();
+      expect(counted.filter((key) => key.startsWith('login:ip:'))).toHaveLength(1);
+      expect(counted.filter((key) => key.startsWith('login:account:'))).toHaveLength(2);
+      const refused = await Promise.all(Array.from({ length: 20 }, (_, i) => attempt(`client-${i}-flood`)));
+      expect(refused.map((r) => r.response.status)).toEqual(Array(20).fill(429));
+      expect(await rows()).toEqual(counted);
+    } finally {
+      await t.close();
+    }
   });
 });
 

@@ -50,7 +50,9 @@ export class PasswordLogin {
     // (email, phone, case) but not by the spellings of an unknown one, so a 429 after failures
     // under another spelling would tell which accounts exist (OWASP Authentication Cheat Sheet:
     // the same answer whether the account exists, the password is wrong, or it is locked).
-    const throttled = await this.limits.consume('login:account', account).then(
+    // For the same reason the refusal is not reported to /metrics: a count that rises after
+    // such a probe would tell it too.
+    const throttled = await this.limits.consume('login:account', account, { unreported: true }).then(
       () => false,
       (err: unknown) => {
         if (err instanceof RateLimitedError) return true;

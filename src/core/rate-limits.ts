@@ -5,6 +5,7 @@
 //
 // Keys are hashed before they reach any store: the counters never hold a username, email or
 // IP address in clear, and every key has the same small size however long the login was.
+import { isIP } from 'node:net';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimit } from '../config.js';
 import { RateLimitedError } from './errors.js';
@@ -63,15 +64,20 @@ export class RateLimits {
     ]);
   }
 
-  /** Counts one attempt; throws RateLimitedError when the bucket is already full. */
-  async consume(bucket: RateLimitBucket, key: string): Promise<void> {
+  /**
+   * Counts one attempt; throws RateLimitedError when the bucket is already full.
+   * `unreported`: a refusal is not reported to the events (metrics), for a caller that answers
+   * it exactly like another failure: reporting it would tell a metrics reader what the answer
+   * hides (see PasswordLogin).
+   */
+  async consume(bucket: RateLimitBucket, key: string, opts: { unreported?: boolean } = {}): Promise<void> {
     const limiter = this.#limiters?.get(bucket);
     if (!limiter) return;
     try {
       await limiter.consume(counterKey(bucket, key), 1);
     } catch (res) {
       if (!(res instanceof RateLimiterRes)) throw res;
-      this.#events.rateLimited(bucket);
+      if (!opts.unreported) this.#events.rateLimited(bucket);
       throw new RateLimitedError(Math.max(1, Math.ceil(res.msBeforeNext / 1000)));
     }
   }
@@ -87,35 +93,33 @@ export class RateLimits {
       ?.reward(counterKey(bucket, key), 1)
       .catch(() => undefined);
   }
-
-  /**
-   * Counts one attempt in each bucket, together (one round trip on a shared store), and throws
-   * the first refusal. Every bucket is counted even when another refuses, so use it only for
-   * keys that all belong to the caller's own address: counting them can only make that
-   * address's limits stricter, never someone else's.
-   */
-  async consumeAll(attempts: Array<[RateLimitBucket, string]>): Promise<void> {
-    const results = await Promise.allSettled(attempts.map(([bucket, key]) => this.consume(bucket, key)));
-    const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (refused) throw refused.reason;
-  }
 }
 
 function counterKey(bucket: RateLimitBucket, key: string): string {
   return sha256Hex(bucket.endsWith(':ip') ? clientNetwork(key) : key);
 }
 
+/** The one key of every client address that is not an IP address (see clientNetwork). */
+export const UNPARSABLE_ADDRESS = 'unparsable';
+
 /**
  * The network a client address counts as for per-IP limits: an IPv4 address itself (also
  * when written as IPv4-mapped IPv6), an IPv6 address's /64. One subscriber, host or VM
  * usually gets a whole /64 and can pick any of its 2^64 addresses, so counting single IPv6
  * addresses would give an attacker unlimited fresh counters.
+ *
+ * Behind a trusted proxy the address is an X-Forwarded-For entry, which Express passes on as
+ * written: a port (`192.0.2.1:4711`, `[2001:db8::1]:4711`), brackets or a zone index are
+ * dropped, and anything that is then not an IP address counts as one and the same client, so
+ * that neither changing ports nor junk buys fresh counters.
  */
-export function clientNetwork(ip: string): string {
+export function clientNetwork(raw: string): string {
+  const ip = plainAddress(raw);
+  if (ip === undefined) return UNPARSABLE_ADDRESS;
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
   if (mapped) return mapped[1]!;
-  if (!ip.includes(':')) return ip;
-  const address = ip.replace(/%.*$/, '').toLowerCase(); // no zone index (fe80::1%eth0)
+  if (isIP(ip) === 4) return ip;
+  const address = ip.toLowerCase();
   const [head = '', tail] = address.split('::', 2) as [string, string | undefined];
   const groups = (s: string) => (s === '' ? [] : s.split(':'));
   const left = groups(head);
@@ -125,4 +129,15 @@ export function clientNetwork(ip: string): string {
     .slice(0, 4)
     .map((g) => g.replace(/^0+(?=.)/, ''))
     .join(':')}::/64`;
+}
+
+/** The IP address in `raw` without port, brackets or zone index; undefined when there is none. */
+function plainAddress(raw: string): string | undefined {
+  let address = raw.trim();
+  const bracketed = /^\[([^\]]*)\](?::\d{1,5})?$/.exec(address);
+  const v4WithPort = /^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/.exec(address);
+  if (bracketed) address = bracketed[1]!;
+  else if (v4WithPort) address = v4WithPort[1]!;
+  address = address.replace(/%.*$/, ''); // a zone index (fe80::1%eth0) names a local interface
+  return isIP(address) ? address : undefined;
 }

@@ -110,13 +110,11 @@ export class ServicePrincipals {
     // token of its client), so a lockout per name alone would let anyone lock any client
     // out. Secrets are 256 random bits, so guessing needs no tighter limit than this.
     const account = `${kind}:${name.toLowerCase()}@${ip}`;
-    // Both counts before any work, counted together (one round trip, one upsert on a shared
-    // database): both keys belong to this address, so counting the second when the first
-    // refuses only ever makes the address's limits stricter.
-    await this.limits.consumeAll([
-      ['login:ip', ip],
-      ['login:account', account],
-    ]);
+    // Both counts before any work; the address's alone first, so that an address past its
+    // limit creates no counter per name it sends (each would be kept, in memory or in the
+    // shared table, until its window ends: a way to fill them at the request rate).
+    await this.limits.consume('login:ip', ip);
+    await this.limits.consume('login:account', account);
     const found = name.includes('\0') ? undefined : await this.store.findByName(kind, name);
     const expected = Buffer.from(found?.secretHash ?? DECOY_HASH, 'hex');
     const given = Buffer.from(sha256Hex(secret), 'hex');
