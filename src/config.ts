@@ -11,7 +11,11 @@ export type DatabaseTarget =
    * from the environment; tests start dozens of servers, and initdb is most of each start.
    */
   | { kind: 'pglite-memory'; startFrom?: Blob }
-  | { kind: 'postgres'; url: string };
+  /**
+   * `timeoutMs` (DATABASE_TIMEOUT_MS): how long a connection or a statement may wait for the
+   * server (a row lock, a stalled network, a dead server) before it fails; 0: unbounded.
+   */
+  | { kind: 'postgres'; url: string; timeoutMs: number };
 
 /** "N/S": at most N attempts per S seconds. */
 export interface RateLimit {
@@ -140,6 +144,7 @@ const schema = z.object({
     .url({ message: 'PUBLIC_URL must be an absolute http(s) URL', protocol: /^https?$/ })
     .optional(),
   DATABASE_URL: z.string().trim().optional(),
+  DATABASE_TIMEOUT_MS: int('DATABASE_TIMEOUT_MS', 0, 600_000).default(10_000),
   DATA_DIR: z.string().trim().min(1, { message: 'DATA_DIR must not be empty' }).default('./data'),
   SEED_DEMO: bool('SEED_DEMO').optional(),
   CORS_ORIGINS: z.string().default(''),
@@ -211,10 +216,10 @@ const schema = z.object({
     .optional(),
 });
 
-function parseDatabase(url: string | undefined, dataDir: string): DatabaseTarget {
+function parseDatabase(url: string | undefined, dataDir: string, timeoutMs: number): DatabaseTarget {
   if (url === undefined || url === '') return { kind: 'pglite', dataDir };
   if (url === 'memory://') return { kind: 'pglite-memory' };
-  if (/^postgres(ql)?:\/\//.test(url)) return { kind: 'postgres', url };
+  if (/^postgres(ql)?:\/\//.test(url)) return { kind: 'postgres', url, timeoutMs };
   throw new ConfigError(
     'DATABASE_URL must be unset (embedded database in DATA_DIR), memory:// (in-memory embedded database) or postgres://user:pass@host:port/db',
   );
@@ -247,7 +252,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   const production = e.NODE_ENV === 'production';
-  const database = parseDatabase(e.DATABASE_URL, e.DATA_DIR);
+  const database = parseDatabase(e.DATABASE_URL, e.DATA_DIR, e.DATABASE_TIMEOUT_MS);
   const corsOrigins = e.CORS_ORIGINS.split(',')
     .map((o) => o.trim())
     .filter(Boolean);

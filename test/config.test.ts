@@ -31,9 +31,17 @@ describe('loadConfig', () => {
   it('reads memory:// and postgres:// targets; no demo users on PostgreSQL unless asked', () => {
     expect(loadConfig({ DATABASE_URL: 'memory://' }).database).toEqual({ kind: 'pglite-memory' });
     const pg = loadConfig({ DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/gh' });
-    expect(pg.database).toEqual({ kind: 'postgres', url: 'postgres://u:p@127.0.0.1:5432/gh' });
+    expect(pg.database).toEqual({ kind: 'postgres', url: 'postgres://u:p@127.0.0.1:5432/gh', timeoutMs: 10_000 });
     expect(pg.seedDemo).toBe(false);
     expect(loadConfig({ DATABASE_URL: 'postgres://x/y', SEED_DEMO: 'on' }).seedDemo).toBe(true);
+  });
+
+  it('bounds waits for PostgreSQL by DATABASE_TIMEOUT_MS, 10 s unless set; 0 is no bound', () => {
+    const target = (env: Record<string, string>) => loadConfig({ DATABASE_URL: 'postgres://x/y', ...env }).database;
+    expect(target({ DATABASE_TIMEOUT_MS: '2500' })).toEqual({ kind: 'postgres', url: 'postgres://x/y', timeoutMs: 2500 });
+    expect(target({ DATABASE_TIMEOUT_MS: '0' })).toMatchObject({ timeoutMs: 0 });
+    expect(target({ DATABASE_TIMEOUT_MS: '600000' })).toMatchObject({ timeoutMs: 600_000 });
+    expect(target({ DATABASE_TIMEOUT_MS: '' })).toMatchObject({ timeoutMs: 10_000 });
   });
 
   it('reads METRICS_TOKEN, and never echoes a bad one in the error', () => {
@@ -78,6 +86,10 @@ describe('loadConfig', () => {
     [{ CORS_ORIGINS: 'http://a.test/path' }, /CORS_ORIGINS/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
     [{ PUBLIC_URL: 'ftp://x' }, /PUBLIC_URL must be an absolute http\(s\) URL/],
+    [{ DATABASE_TIMEOUT_MS: '600001' }, /DATABASE_TIMEOUT_MS: DATABASE_TIMEOUT_MS must be a whole number from 0 to 600000 \(got "600001"\)/],
+    [{ DATABASE_TIMEOUT_MS: '-1' }, /DATABASE_TIMEOUT_MS must be a whole number from 0 to 600000/],
+    [{ DATABASE_TIMEOUT_MS: '1.5' }, /DATABASE_TIMEOUT_MS must be a whole number from 0 to 600000/],
+    [{ DATABASE_TIMEOUT_MS: '10s' }, /DATABASE_TIMEOUT_MS must be a whole number from 0 to 600000/],
     [{ HEADERS_TIMEOUT_MS: '50' }, /HEADERS_TIMEOUT_MS must be a whole number from 100 to 300000/],
     [{ HEADERS_TIMEOUT_MS: '5000', REQUEST_TIMEOUT_MS: '2000' }, /HEADERS_TIMEOUT_MS must not exceed REQUEST_TIMEOUT_MS/],
   ])('refuses %o with a clear message', (env, message) => {
@@ -91,12 +103,13 @@ describe('loadConfig', () => {
 
   it('makes the server exit with status 2 and the message, before opening anything', () => {
     const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      env: { ...process.env, PORT: 'not-a-port', DATABASE_URL: 'memory://' },
+      env: { ...process.env, PORT: 'not-a-port', DATABASE_TIMEOUT_MS: 'forever', DATABASE_URL: 'memory://' },
       encoding: 'utf8',
       timeout: 20_000,
     });
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('Invalid configuration:');
     expect(run.stderr).toContain('PORT must be a whole number from 0 to 65535 (got "not-a-port")');
+    expect(run.stderr).toContain('DATABASE_TIMEOUT_MS must be a whole number from 0 to 600000 (got "forever")');
   });
 });

@@ -18,7 +18,7 @@ describe(`the database (${onPostgres ? 'PostgreSQL' : 'PGlite'})`, () => {
     const database = await testDatabase();
     drop = database.drop;
     url = database.url;
-    db = await openDatabase(onPostgres ? { kind: 'postgres', url: database.url } : { kind: 'pglite-memory' });
+    db = await openDatabase(onPostgres ? { kind: 'postgres', url: database.url, timeoutMs: 10_000 } : { kind: 'pglite-memory' });
     await db.exec(`CREATE TABLE things (id int PRIMARY KEY, name text, at timestamptz, tags text[], data jsonb, ok boolean)`);
   });
 
@@ -81,7 +81,7 @@ describe(`the database (${onPostgres ? 'PostgreSQL' : 'PGlite'})`, () => {
     const name = 'SELECT id, name FROM things WHERE id = $1';
     expect(await db.query(name, [1])).toEqual([{ id: 1, name: 'row' }]);
     // Another instance (a rolling deploy's migration) changes the column's type.
-    const other = await openDatabase({ kind: 'postgres', url });
+    const other = await openDatabase({ kind: 'postgres', url, timeoutMs: 10_000 });
     try {
       await other.exec('ALTER TABLE things ALTER COLUMN name TYPE varchar(100)');
     } finally {

@@ -180,7 +180,7 @@ describe('SIGKILL in the middle of a stream of writes', () => {
     try {
       await crashAndRecover(
         { DATABASE_URL: database.url },
-        { kind: 'postgres', url: database.url },
+        { kind: 'postgres', url: database.url, timeoutMs: 10_000 },
       );
     } finally {
       await database.drop();

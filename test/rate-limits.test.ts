@@ -143,7 +143,7 @@ describe('a refund after its window ended', () => {
 /** `count` shared stores on one fresh, migrated database (as `count` instances would have); close() drops it. */
 async function sharedStores(count: number): Promise<{ stores: SharedRateLimitStore[]; close: () => Promise<void> }> {
   const database = await testDatabase();
-  const db = await openDatabase({ kind: 'postgres', url: database.url });
+  const db = await openDatabase({ kind: 'postgres', url: database.url, timeoutMs: 10_000 });
   await migrate(db);
   await db.close();
   const stores = Array.from({ length: count }, () => SharedRateLimitStore.open(database.url));

@@ -76,7 +76,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
     json,
     stdin: io.stdin,
     async services() {
-      services ??= await createServices(loadConfig(io.env));
+      // Unless DATABASE_TIMEOUT_MS is set, an operator's command waits for the database as
+      // long as it takes: a purge of a large table may run longer than any request should.
+      services ??= await createServices(loadConfig({ ...io.env, DATABASE_TIMEOUT_MS: io.env.DATABASE_TIMEOUT_MS || '0' }));
       return services;
     },
     print(text, data) {

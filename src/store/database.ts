@@ -17,8 +17,11 @@ export interface Database extends Queryable {
    * rows are then exact as long as every write goes through this process's store.
    */
   readonly exclusive: boolean;
-  /** Runs `fn` in one transaction; rolls back when it throws. */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in one transaction; rolls back when it throws. `unbounded`: its statements may
+   * wait as long as they need, past DATABASE_TIMEOUT_MS (migrations wait for one another).
+   */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>, opts?: { unbounded?: boolean }): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -34,7 +37,7 @@ export function refusedByServer(err: unknown): boolean {
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   if (target.kind === 'postgres') {
     const { openPostgres } = await import('./postgres.js');
-    return openPostgres(target.url);
+    return openPostgres(target.url, target.timeoutMs);
   }
   const { openPglite } = await import('./pglite.js');
   return target.kind === 'pglite' ? openPglite(target.dataDir) : openPglite(undefined, { startFrom: target.startFrom });

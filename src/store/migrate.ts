@@ -1,16 +1,18 @@
 // Applies the SQL files in ./migrations in name order, once each, at start. A transaction-level
 // advisory lock makes concurrent starts of several instances apply each file exactly once.
+// The transaction is unbounded by DATABASE_TIMEOUT_MS: an instance waits for the lock as long
+// as another one migrates, and a migration may rewrite a large table.
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Database } from './database.js';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
-const LOCK_KEY = 7_246_001; // arbitrary, constant: "gatehouse migrations"
+export const MIGRATION_LOCK_KEY = 7_246_001; // arbitrary, constant: "gatehouse migrations"
 
 export async function migrate(db: Database): Promise<string[]> {
   const files = (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql')).sort();
   return db.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
     await tx.exec(
       'CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())',
     );
@@ -23,5 +25,5 @@ export async function migrate(db: Database): Promise<string[]> {
       applied.push(file);
     }
     return applied;
-  });
+  }, { unbounded: true });
 }

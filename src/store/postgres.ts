@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Database, Queryable } from './database.js';
+import { refusedByServer, type Database, type Queryable } from './database.js';
 
 // int8 (COUNT, bigint ids) as JS numbers: every such value here stays far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
@@ -44,8 +44,35 @@ function planChanged(err: unknown): boolean {
   return (err as { code?: unknown } | null)?.code === '0A000';
 }
 
-export async function openPostgres(url: string): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: 10, idleTimeoutMillis: 30_000 });
+/** A query_timeout that never fires in practice: setTimeout's longest delay (about 24 days). */
+const NO_QUERY_TIMEOUT_MS = 2 ** 31 - 1;
+
+/**
+ * The pool's bounds on waiting for the server, from DATABASE_TIMEOUT_MS (`timeoutMs`; 0: none),
+ * so that a row lock held elsewhere, a stalled network or a dead server fails a request instead
+ * of hanging it (and its connection) forever. The server ends a statement that runs, or waits
+ * for a lock, longer than that, and answers with a SQLSTATE on a connection that stays usable;
+ * the client gives up a second later, for when no answer can come at all (the network), and
+ * then the connection is lost. The server also ends a transaction its client left idle (a
+ * stalled process) after 6 bounds, at least a minute: longer than any pause between a
+ * transaction's statements here (generating a signing key). TCP keepalives notice a peer that
+ * vanished without closing the connection (a dead host), even with no bound.
+ */
+function waitBounds(timeoutMs: number): pg.PoolConfig {
+  const keepAlive = { keepAlive: true, keepAliveInitialDelayMillis: 10_000 };
+  if (timeoutMs === 0) return keepAlive;
+  return {
+    ...keepAlive,
+    connectionTimeoutMillis: timeoutMs,
+    query_timeout: timeoutMs + 1_000,
+    statement_timeout: timeoutMs,
+    lock_timeout: timeoutMs,
+    idle_in_transaction_session_timeout: Math.max(60_000, 6 * timeoutMs),
+  };
+}
+
+export async function openPostgres(url: string, timeoutMs: number): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: 10, idleTimeoutMillis: 30_000, ...waitBounds(timeoutMs) });
   const statements = new StatementNames(500);
   // An idle connection the server ends (a restart, pg_terminate_backend, DROP DATABASE … FORCE)
   // makes the pool emit 'error'; unheard, that kills the process. The pool drops the broken
@@ -81,22 +108,36 @@ export async function openPostgres(url: string): Promise<Database> {
     exclusive: false,
     query: onPool.query,
     exec: onPool.exec,
-    async transaction(fn) {
+    async transaction(fn, opts = {}) {
       const client = await pool.connect();
       let ranExec = false;
       let ended = false;
+      // A statement that failed without a SQLSTATE (the client gave up waiting, the connection
+      // broke) may still be running or arrive later: whatever is sent next on this connection
+      // waits behind it, and a ROLLBACK that timed out too would return it to the pool inside
+      // a transaction. The connection is destroyed instead, which ends the transaction.
+      let lost: unknown;
+      const queryTimeout = opts.unbounded ? { query_timeout: NO_QUERY_TIMEOUT_MS } : {};
+      const send = async (config: pg.QueryConfig) => {
+        try {
+          return await client.query({ ...config, ...queryTimeout });
+        } catch (err) {
+          if (!refusedByServer(err)) lost ??= err;
+          throw err;
+        }
+      };
       // A handle used after its transaction ended would run on a connection back in the pool,
       // perhaps inside someone else's transaction: it refuses instead.
       const open = () => {
         if (ended) throw new Error('Transaction is closed');
       };
       try {
-        await client.query('BEGIN');
+        await send({ text: opts.unbounded ? 'BEGIN; SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0' : 'BEGIN' });
         const result = await fn({
           async query<Row>(sql: string, params?: readonly unknown[]) {
             open();
             try {
-              return (await client.query(statements.query(sql, params))).rows as Row[];
+              return (await send(statements.query(sql, params))).rows as Row[];
             } catch (err) {
               // As above, but the transaction is aborted now: the caller fails, the next one prepares afresh.
               if (planChanged(err)) statements.forget(sql);
@@ -107,19 +148,20 @@ export async function openPostgres(url: string): Promise<Database> {
             open();
             ranExec = true;
             statements.forgetAll();
-            await client.query(sql);
+            await send({ text: sql });
           },
         });
-        await client.query('COMMIT');
+        if (lost !== undefined) throw lost; // `fn` caught the failure and went on; the connection is lost all the same
+        await send({ text: 'COMMIT' });
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        if (lost === undefined) await send({ text: 'ROLLBACK' }).catch(() => undefined);
         throw err;
       } finally {
         // A rollback undoes the schema change, not what was prepared against it.
         if (ranExec) statements.forgetAll();
         ended = true;
-        client.release();
+        client.release(lost !== undefined);
       }
     },
     close: () => (pool.ended ? Promise.resolve() : pool.end()),
