@@ -2,7 +2,7 @@
 // client_credentials and api_user grants (API clients are also the OAuth 2 clients).
 // Both kinds have the same life cycle, so one definition serves both groups.
 import { isOAuthGrantType, OAUTH_GRANT_TYPES, type OAuthGrantType, type ServiceKind, type ServicePrincipal } from '../core/service-principals.js';
-import { OperationFailed, table, UsageError, type Command, type Context, type Group } from './command.js';
+import { escapeControls, OperationFailed, table, UsageError, type Command, type Context, type Group } from './command.js';
 
 interface Kind {
   kind: ServiceKind;
@@ -76,7 +76,7 @@ Example:
       });
       const secretName = isClient ? 'client_secret' : 'api_key';
       ctx.print(
-        `created ${k.noun} ${principal.id}\n  ${isClient ? 'client_id' : 'username'}: ${principal.name}\n  ${secretName}: ${secret}\n` +
+        `created ${k.noun} ${principal.id}\n  ${isClient ? 'client_id' : 'username'}: ${escapeControls(principal.name)}\n  ${secretName}: ${secret}\n` +
           `  permissions: ${principal.permissions.join(' ')}${isClient ? `\n  grants: ${principal.grantTypes.join(' ')}` : ''}\n` +
           `The ${secretName} is shown only this once.`,
         { ...principalJson(k, principal), [k.secretLabel]: secret },
@@ -120,7 +120,7 @@ function setActive(k: Kind, active: boolean): Command {
     async run(ctx, _v, [reference]) {
       const p = await find(ctx, k, reference!);
       await (await ctx.services()).servicePrincipals.setActive(p.id, active);
-      ctx.print(`${name}d ${k.noun} ${p.id} ${p.name}`, principalJson(k, { ...p, active }));
+      ctx.print(`${name}d ${k.noun} ${p.id} ${escapeControls(p.name)}`, principalJson(k, { ...p, active }));
     },
   };
 }
@@ -136,7 +136,7 @@ function remove(k: Kind): Command {
     async run(ctx, _v, [reference]) {
       const p = await find(ctx, k, reference!);
       if (!(await (await ctx.services()).servicePrincipals.delete(p.id))) throw new OperationFailed(`no ${k.noun} ${JSON.stringify(reference)}`);
-      ctx.print(`deleted ${k.noun} ${p.id} ${p.name}`, { deleted: { id: p.id, [k.nameLabel]: p.name } });
+      ctx.print(`deleted ${k.noun} ${p.id} ${escapeControls(p.name)}`, { deleted: { id: p.id, [k.nameLabel]: p.name } });
     },
   };
 }
@@ -159,7 +159,7 @@ function setPermissions(k: Kind): Command {
       const services = await ctx.services();
       await services.servicePrincipals.setPermissions(p.id, permissions);
       const updated = (await services.servicePrincipals.get(p.id)) ?? p;
-      ctx.print(`${k.noun} ${p.id} ${p.name}: ${updated.permissions.join(' ') || 'no permissions'}`, principalJson(k, updated));
+      ctx.print(`${k.noun} ${p.id} ${escapeControls(p.name)}: ${updated.permissions.join(' ') || 'no permissions'}`, principalJson(k, updated));
     },
   };
 }

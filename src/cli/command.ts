@@ -152,10 +152,21 @@ export function requiredOption(values: Values, name: string, path: string): stri
   return v;
 }
 
-/** Rows as aligned columns, the first row being the header. */
+/**
+ * Stored text made inert for a terminal: C0 controls (ESC, CR, LF, TAB...), DEL and C1
+ * controls become \u001b and the like. Usernames, emails and User-Agents come from whoever
+ * registered or logged in; raw, an ESC sequence could clear the screen or rewrite what was
+ * printed, and a line break could forge a table row. (--json output is for programs, as it is.)
+ */
+export function escapeControls(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Rows as aligned columns, the first row being the header; every cell shown with escapeControls. */
 export function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
+  const shown = rows.map((r) => r.map(escapeControls));
+  const widths = shown[0]!.map((_, i) => Math.max(...shown.map((r) => r[i]!.length)));
+  return shown.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
 }
 
 export const iso = (d: Date | null | undefined): string => (d ? d.toISOString() : '-');

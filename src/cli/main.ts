@@ -9,6 +9,7 @@ import { DataDirLockedError } from '../store/data-dir-lock.js';
 import { apiUsers, clients } from './clients.js';
 import {
   commandHelp,
+  escapeControls,
   EXIT_FAILED,
   EXIT_OK,
   EXIT_USAGE,
@@ -94,7 +95,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (json) io.stderr.write(`${JSON.stringify({ error: failureCode(err), message })}\n`);
-    else io.stderr.write(`gatehouse: ${message}\n`);
+    else io.stderr.write(`gatehouse: ${escapeControls(message)}\n`); // one line, whatever it quotes
     if (err instanceof UsageError) {
       if (!json) io.stderr.write(`Run 'gatehouse ${err.command ? `${err.command} ` : ''}--help' for usage.\n`);
       return EXIT_USAGE;

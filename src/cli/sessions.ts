@@ -1,7 +1,7 @@
 // gatehouse sessions …: a user's sessions (logins), and revoking them. Only metadata is
 // shown: no token, refresh token or hash.
 import type { SessionSummary } from '../store/sessions.js';
-import { iso, OperationFailed, table, type Command, type Group } from './command.js';
+import { escapeControls, iso, OperationFailed, table, type Command, type Group } from './command.js';
 import { findUser } from './users.js';
 
 function stateOf(s: SessionSummary, now: number): string {
@@ -29,7 +29,7 @@ Example:
     const now = services.clock.now();
     const rows = sessions.map((s) => [s.id, s.audience, s.clientId ?? '-', stateOf(s, now), iso(s.createdAt), iso(s.expiresAt), s.ip ?? '-', s.userAgent ?? '-']);
     ctx.print(
-      sessions.length ? table([['ID', 'AUDIENCE', 'CLIENT', 'STATE', 'CREATED', 'EXPIRES', 'IP', 'USER-AGENT'], ...rows]) : `no sessions for ${user.username}`,
+      sessions.length ? table([['ID', 'AUDIENCE', 'CLIENT', 'STATE', 'CREATED', 'EXPIRES', 'IP', 'USER-AGENT'], ...rows]) : `no sessions for ${escapeControls(user.username)}`,
       { user: { id: user.id, username: user.username }, sessions },
     );
   },
@@ -64,7 +64,7 @@ Example:
   async run(ctx, _v, [ref]) {
     const user = await findUser(ctx, ref!);
     const count = await (await ctx.services()).sessions.revokeAllForUser(user.id, 'admin');
-    ctx.print(`revoked ${count} session${count === 1 ? '' : 's'} of ${user.username}`, { user: { id: user.id, username: user.username }, revoked: count });
+    ctx.print(`revoked ${count} session${count === 1 ? '' : 's'} of ${escapeControls(user.username)}`, { user: { id: user.id, username: user.username }, revoked: count });
   },
 };
 

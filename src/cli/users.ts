@@ -1,6 +1,6 @@
 // gatehouse users …: create, list, deactivate, activate and delete users.
 import { ROLES, type Role, type User } from '../core/users.js';
-import { intOption, iso, OperationFailed, requiredOption, table, UsageError, type Command, type Context, type Group } from './command.js';
+import { escapeControls, intOption, iso, OperationFailed, requiredOption, table, UsageError, type Command, type Context, type Group } from './command.js';
 import { newPassword } from './password-input.js';
 
 /** What the command line shows of a user (never the password hash). */
@@ -66,7 +66,7 @@ Example:
       firstName: v['first-name'] as string | undefined,
       lastName: v['last-name'] as string | undefined,
     });
-    ctx.print(`created user ${user.id} ${user.username} (${user.role})`, { user: userJson(user) });
+    ctx.print(`created user ${user.id} ${escapeControls(user.username)} (${user.role})`, { user: userJson(user) });
   },
 };
 
@@ -109,7 +109,7 @@ Example:
     async run(ctx, _v, [ref]) {
       const user = await findUser(ctx, ref!);
       await (await ctx.services()).accounts.setActive(user.id, active);
-      ctx.print(`${name}d user ${user.id} ${user.username}`, { user: userJson({ ...user, active }) });
+      ctx.print(`${name}d user ${user.id} ${escapeControls(user.username)}`, { user: userJson({ ...user, active }) });
     },
   };
 }
@@ -128,7 +128,7 @@ Example:
   async run(ctx, _v, [ref]) {
     const user = await findUser(ctx, ref!);
     if (!(await (await ctx.services()).accounts.delete(user.id))) throw new OperationFailed(`no user ${JSON.stringify(ref)}`);
-    ctx.print(`deleted user ${user.id} ${user.username}`, { deleted: { id: user.id, username: user.username } });
+    ctx.print(`deleted user ${user.id} ${escapeControls(user.username)}`, { deleted: { id: user.id, username: user.username } });
   },
 };
 

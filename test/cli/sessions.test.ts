@@ -3,7 +3,7 @@
 // authenticate anyone while keeping what detects a stolen refresh token.
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cocartValidateToken, dummyjsonLogout, dummyjsonMe, dummyjsonRefresh } from '../../generated/client/sdk.gen.js';
+import { cocartValidateToken, dummyjsonLogin, dummyjsonLogout, dummyjsonMe, dummyjsonRefresh } from '../../generated/client/sdk.gen.js';
 import { cocartLoginAs, UA } from '../helpers/cocart.js';
 import { bearer, loginAs } from '../helpers/dummyjson.js';
 import { DEMO_CLIENT, oauthTokenFor } from '../helpers/oauth.js';
@@ -98,6 +98,39 @@ describe('gatehouse sessions', () => {
       expect(cocart.response.status).toBe(401);
       expect((await loginAs(t.client, 'emilys')).response.status).toBe(200); // revoking is not deactivating
     });
+  }, 240_000);
+
+  it('shows stored text with its control characters escaped: no forged row, no terminal escape sequence', async () => {
+    // A username may hold ESC (the rule refuses only white space and @). A User-Agent header
+    // may hold TAB and the bytes 0x80-0x9F, which Node reads as Latin-1, i.e. C1 controls:
+    // U+009B is CSI to a terminal that takes 8-bit controls, U+0085 a line break to some.
+    const username = 'mallory\u001b[2J\u001b]0;owned\u0007';
+    const password = 'mallory controls passphrase 7';
+    const userAgent = 'probe/1.0\t\u009b2J\u0085forged row';
+    const created = await gatehouse(['users', 'create', '--username', username, '--email', 'mallory@example.test', '--password-stdin'], db.env, password);
+    expect(created).toMatchObject({ code: 0, stderr: '' });
+    expect(created.stdout).toMatch(/^created user \d+ mallory\\u001b\[2J\\u001b\]0;owned\\u0007 \(user\)\n$/);
+    await withServer(db.env, async (t) => {
+      const login = await dummyjsonLogin({ client: t.client, body: { username, password }, headers: { 'User-Agent': userAgent } });
+      expect(login.response.status).toBe(200);
+    });
+
+    const listed = await cli(['sessions', 'list', username]);
+    expect(listed).toMatchObject({ code: 0, stderr: '' });
+    expect(listed.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/); // line feeds only, between rows
+    const lines = listed.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(/ live .* probe\/1\.0\\u0009\\u009b2J\\u0085forged row$/);
+    // --json keeps the stored value as it is.
+    expect(json<{ sessions: SessionJson[] }>(await cli(['sessions', 'list', username, '--json'])).sessions[0]!.userAgent).toBe(userAgent);
+
+    expect(await cli(['sessions', 'revoke-all', username])).toMatchObject({
+      code: 0,
+      stdout: 'revoked 1 session of mallory\\u001b[2J\\u001b]0;owned\\u0007\n',
+    });
+    const users = await cli(['users', 'list', '--page-size', '1000']);
+    expect(users.stdout).toMatch(/\n\d+ +mallory\\u001b\[2J\\u001b\]0;owned\\u0007 +mallory@example\.test +user +active /);
+    expect(users.stdout).not.toContain('\u001b');
   }, 240_000);
 });
 
