@@ -43,7 +43,11 @@ export function promptPassword(stdin: NodeJS.ReadStream, question: string): Prom
 
 /** The new password for a command: --password-stdin, or asked twice on a terminal. */
 export async function newPassword(stdin: NodeJS.ReadStream, fromStdin: boolean, path: string): Promise<string> {
-  if (fromStdin) return readPasswordFromStdin(stdin);
+  if (fromStdin) {
+    // On a terminal, stdin would echo the password as it is typed and keep it on screen.
+    if (stdin.isTTY) throw new UsageError('--password-stdin reads the password from a pipe or file, and standard input is a terminal: leave the option out to be asked for it without echo', path);
+    return readPasswordFromStdin(stdin);
+  }
   if (!stdin.isTTY) {
     throw new UsageError('no password: pipe it with --password-stdin, or run in a terminal to be asked for it', path);
   }

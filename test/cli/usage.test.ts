@@ -2,7 +2,7 @@
 // none of which opens a database.
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { gatehouse } from './cli.js';
+import { gatehouse, gatehouseOnTerminal } from './cli.js';
 
 describe('gatehouse --help', () => {
   it('runs through the package bin with npx and lists every command', async () => {
@@ -75,6 +75,20 @@ describe('bad arguments: exit 2, one line saying what, and where the help is', (
     const r = await gatehouse(['users', 'list', '--json', '--page', 'x']);
     expect(r.code).toBe(2);
     expect(JSON.parse(r.stderr)).toEqual({ error: 'usage', message: '--page must be a whole number from 1 to 1000000' });
+  });
+
+  it('refuses --password-stdin when standard input is a terminal, where the password would echo', async () => {
+    const args = ['users', 'create', '--username', 'alice', '--email', 'alice@example.com', '--password-stdin'];
+    const env = { DATABASE_URL: 'memory://' }; // if it went on, nothing on disk
+    const message = '--password-stdin reads the password from a pipe or file, and standard input is a terminal: leave the option out to be asked for it without echo';
+    expect(await gatehouseOnTerminal(args, env)).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `gatehouse: ${message}\nRun 'gatehouse users create --help' for usage.\n`,
+    });
+    const json = await gatehouseOnTerminal([...args, '--json'], env);
+    expect(json).toMatchObject({ code: 2, stdout: '' });
+    expect(JSON.parse(json.stderr)).toEqual({ error: 'usage', message });
   });
 
   it('refuses a bad configuration like the server does (exit 2, naming the variable)', async () => {
