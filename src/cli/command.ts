@@ -109,6 +109,17 @@ function positionalsLast(args: string[], options: ParseArgsOptionsConfig): strin
   return positionals.length > 0 ? [...flags, '--', ...positionals] : flags;
 }
 
+/**
+ * Whether `args` ask for --json, read as parse() reads them with `options` (the command's; none
+ * while no command is known): neither a value given to an option (`--username --json`) nor an
+ * argument after "--" is the option. Lenient, so that arguments parse() refuses still get
+ * their refusal in the format they asked for.
+ */
+export function asksForJson(args: string[], options: ParseArgsOptionsConfig = {}): boolean {
+  const all = { ...COMMON, ...options };
+  return parseArgs({ args: positionalsLast(args, all), options: all, allowPositionals: true, strict: false }).values.json === true;
+}
+
 /** Parses a command's arguments; throws UsageError. Returns undefined when --help was asked. */
 export function parse(path: string, c: Command, args: string[]): { values: Values; positionals: string[] } | undefined {
   let parsed;

@@ -8,6 +8,7 @@ import { createServices, type Services } from '../services.js';
 import { DataDirLockedError } from '../store/data-dir-lock.js';
 import { apiUsers, clients } from './clients.js';
 import {
+  asksForJson,
   commandHelp,
   escapeControls,
   EXIT_FAILED,
@@ -71,10 +72,10 @@ function failureCode(err: unknown): string {
 
 /** Runs one command line; returns the exit status. Never prints a stack trace or a secret. */
 export async function run(argv: string[], io: Io): Promise<number> {
-  const json = argv.includes('--json');
   let services: Services | undefined;
   const ctx: Context = {
-    json,
+    // Set from the arguments as parsed, once it is known which command reads them.
+    json: false,
     stdin: io.stdin,
     async services() {
       // Unless DATABASE_TIMEOUT_MS is set, an operator's command waits for the database as
@@ -83,7 +84,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       return services;
     },
     print(text, data) {
-      io.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${text}\n`);
+      io.stdout.write(ctx.json ? `${JSON.stringify(data, null, 2)}\n` : `${text}\n`);
     },
     warn(message) {
       io.stderr.write(`${message}\n`);
@@ -94,10 +95,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return EXIT_OK;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    if (json) io.stderr.write(`${JSON.stringify({ error: failureCode(err), message })}\n`);
+    if (ctx.json) io.stderr.write(`${JSON.stringify({ error: failureCode(err), message })}\n`);
     else io.stderr.write(`gatehouse: ${escapeControls(message)}\n`); // one line, whatever it quotes
     if (err instanceof UsageError) {
-      if (!json) io.stderr.write(`Run 'gatehouse ${err.command ? `${err.command} ` : ''}--help' for usage.\n`);
+      if (!ctx.json) io.stderr.write(`Run 'gatehouse ${err.command ? `${err.command} ` : ''}--help' for usage.\n`);
       return EXIT_USAGE;
     }
     return err instanceof ConfigError || err instanceof KeyEncryptionError ? EXIT_USAGE : EXIT_FAILED;
@@ -107,6 +108,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
 }
 
 async function dispatch(argv: string[], ctx: Context, io: Io): Promise<void> {
+  ctx.json = asksForJson(argv);
   const [first, ...rest] = argv;
   if (first === undefined) throw new UsageError('missing command');
   if (first === '--help' || first === '-h' || first === 'help') {
@@ -128,6 +130,7 @@ async function dispatch(argv: string[], ctx: Context, io: Io): Promise<void> {
 }
 
 async function runCommand(path: string, command: Command, args: string[], ctx: Context, io: Io): Promise<void> {
+  ctx.json = asksForJson(args, command.options);
   const parsed = parse(path, command, args);
   if (!parsed) {
     io.stdout.write(commandHelp(path, command));

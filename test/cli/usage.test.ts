@@ -61,6 +61,9 @@ describe('bad arguments: exit 2, one line saying what, and where the help is', (
     [['clients', 'set-permissions', 'x'], 'give --permission at least once, or --none', "'gatehouse clients set-permissions --help'"],
     [['keys', 'rotate', '--activate-in', 'soon'], '--activate-in must be a whole number from 0 to 2592000', "'gatehouse keys rotate --help'"],
     [['purge', '--keep-days', '3651'], '--keep-days must be a whole number from 0 to 3650', "'gatehouse purge --help'"],
+    // "--json" as an option's value or after "--" is not the option: these refusals are not JSON.
+    [['users', 'create', '--username', 'x', '--email', 'a@b.c', '--', '--json'], 'unexpected argument "--json"', "'gatehouse users create --help'"],
+    [['users', 'create', '--username', '--json', '--email', 'a@b.c'], "Option '--username' argument is ambiguous", "'gatehouse users create --help'"],
   ])('%j', async (args, message, hint) => {
     const r = await gatehouse(args as string[]);
     expect(r.code).toBe(2);
@@ -75,6 +78,10 @@ describe('bad arguments: exit 2, one line saying what, and where the help is', (
     const r = await gatehouse(['users', 'list', '--json', '--page', 'x']);
     expect(r.code).toBe(2);
     expect(JSON.parse(r.stderr)).toEqual({ error: 'usage', message: '--page must be a whole number from 1 to 1000000' });
+    // Also when the arguments do not parse.
+    const unknown = await gatehouse(['users', 'list', '--json', '--bogus']);
+    expect(unknown.code).toBe(2);
+    expect(JSON.parse(unknown.stderr)).toEqual({ error: 'usage', message: "Unknown option '--bogus'" });
   });
 
   it('refuses --password-stdin when standard input is a terminal, where the password would echo', async () => {
