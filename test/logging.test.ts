@@ -57,6 +57,22 @@ describe('request logs', () => {
     expect(entries.find((e) => e.path === '/auth/login')).toMatchObject({ method: 'POST', status: 200 });
   });
 
+  it('log the path as it arrived, without its query string, cut at 2,048 characters', async () => {
+    const secret = 'query-secret-0b6f2c9e';
+    const queried = await fetch(`${t.url}/auth/me?refresh_token=${secret}&next=/auth/login`, { headers: { 'X-Request-Id': 'query-1' } });
+    const long = `/${'a'.repeat(4999)}`;
+    const cut = await fetch(`${t.url}${long}`, { headers: { 'X-Request-Id': 'long-path-2' } });
+    await settle();
+
+    const entries = lines.map((l) => JSON.parse(l));
+    const query = entries.find((e) => e.reqId === 'query-1');
+    expect(query).toMatchObject({ method: 'GET', path: '/auth/me', status: queried.status });
+    expect(query).not.toHaveProperty('pathTruncated');
+    expect(lines.join('\n')).not.toContain(secret);
+    const longest = entries.find((e) => e.reqId === 'long-path-2');
+    expect(longest).toMatchObject({ method: 'GET', path: long.slice(0, 2048), pathTruncated: true, status: cut.status });
+  });
+
   it('never contain a secret sent or issued, in any dialect, on success or failure', async () => {
     const secrets: string[] = [];
     const keep = <T extends string | undefined>(...values: T[]) => {

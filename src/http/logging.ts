@@ -1,6 +1,7 @@
-// Structured JSON logs with pino. One line per finished request: request id, method, path,
-// status and latency. Nothing else from the request is logged — no headers (Authorization,
-// Cookie, Set-Cookie), no bodies, and no query string (CoCart accepts refresh tokens there).
+// Structured JSON logs with pino. One line per finished request: request id, method, path
+// (cut at MAX_LOGGED_PATH), status and latency. Nothing else from the request is logged — no
+// headers (Authorization, Cookie, Set-Cookie), no bodies, and no query string (CoCart accepts
+// refresh tokens there).
 //
 // This middleware replaces pino-http on purpose: measured on GET /auth/me, pino-http built a
 // child logger and ran serializers for every request even with access logs off, about 12 % of
@@ -49,6 +50,13 @@ export function createLogger(level: string, destination?: pino.DestinationStream
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
+/**
+ * The longest path a log line holds. The client chooses the path, up to Node's 16 KiB header
+ * limit, and would otherwise choose how much each of its requests writes to the log. A longer
+ * one is cut, and the line says so with `pathTruncated: true`.
+ */
+const MAX_LOGGED_PATH = 2048;
+
 /** The id of the request `res` answers, as sent in X-Request-Id. */
 export function requestId(res: Response): string {
   return res.locals.requestId as string;
@@ -63,11 +71,14 @@ export function requestLogger(logger: Logger): RequestHandler {
     if (logger.isLevelEnabled('info')) {
       const start = performance.now();
       const method = req.method; // now: a HEAD goes on as a GET
+      const path = req.path; // now: routers may rewrite req.url on the way; no query string
       res.once('finish', () => {
+        const truncated = path.length > MAX_LOGGED_PATH;
         const line = {
           reqId: id,
           method,
-          path: req.originalUrl.split('?', 1)[0],
+          path: truncated ? path.slice(0, MAX_LOGGED_PATH) : path,
+          ...(truncated ? { pathTruncated: true } : {}),
           status: res.statusCode,
           ms: Math.round((performance.now() - start) * 10) / 10,
         };
