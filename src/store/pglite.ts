@@ -124,16 +124,16 @@ function wrap(q: PGlite | Transaction, statements: PreparedStatements, tx?: { ra
  * kernel crash can lose recent commits: use a PostgreSQL server where that matters.
  */
 export async function openPglite(dataDir: string | undefined, opts: { startFrom?: Blob | undefined } = {}): Promise<Database> {
-  let unlock = () => {};
+  let unlock = async () => {};
   if (dataDir !== undefined) {
     await mkdir(dataDir, { recursive: true });
-    unlock = lockDataDir(dataDir);
+    unlock = await lockDataDir(dataDir);
   }
   let db: PGlite;
   try {
     db = await PGlite.create(dataDir, opts.startFrom ? { loadDataDir: opts.startFrom } : {});
   } catch (err) {
-    unlock();
+    await unlock();
     throw err;
   }
   const statements = new PreparedStatements(db, 500);
@@ -155,7 +155,7 @@ export async function openPglite(dataDir: string | undefined, opts: { startFrom?
     },
     close: async () => {
       if (!db.closed) await db.close();
-      unlock();
+      await unlock();
     },
   };
 }
