@@ -167,10 +167,15 @@ export function requiredOption(values: Values, name: string, path: string): stri
  * Stored text made inert for a terminal: C0 controls (ESC, CR, LF, TAB...), DEL and C1
  * controls become \u001b and the like. Usernames, emails and User-Agents come from whoever
  * registered or logged in; raw, an ESC sequence could clear the screen or rewrite what was
- * printed, and a line break could forge a table row. (--json output is for programs, as it is.)
+ * printed, and a line break could forge a table row. Unicode's line and paragraph separators
+ * and bidirectional overrides and isolates (which reorder what a terminal shows, as in
+ * "Trojan Source") are escaped too, and a backslash is doubled, so that a name holding the
+ * text "\u001b" never looks like one holding ESC. (--json output is for programs, as it is.)
  */
 export function escapeControls(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(/[\\\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (ch) =>
+    ch === '\\' ? '\\\\' : `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** Rows as aligned columns, the first row being the header; every cell shown with escapeControls. */

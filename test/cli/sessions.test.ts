@@ -104,12 +104,16 @@ describe('gatehouse sessions', () => {
     // A username may hold ESC (the rule refuses only white space and @). A User-Agent header
     // may hold TAB and the bytes 0x80-0x9F, which Node reads as Latin-1, i.e. C1 controls:
     // U+009B is CSI to a terminal that takes 8-bit controls, U+0085 a line break to some.
-    const username = 'mallory\u001b[2J\u001b]0;owned\u0007';
+    // The right-to-left override and the backslash: what a terminal shows must not be
+    // reordered, nor a literal "\u0007" look like the BEL the name also holds.
+    const username = 'mallory\u001b[2J\u001b]0;owned\u0007\u202e\\u0007';
+    const shown = 'mallory\\u001b[2J\\u001b]0;owned\\u0007\\u202e\\\\u0007';
     const password = 'mallory controls passphrase 7';
     const userAgent = 'probe/1.0\t\u009b2J\u0085forged row';
     const created = await gatehouse(['users', 'create', '--username', username, '--email', 'mallory@example.test', '--password-stdin'], db.env, password);
     expect(created).toMatchObject({ code: 0, stderr: '' });
-    expect(created.stdout).toMatch(/^created user \d+ mallory\\u001b\[2J\\u001b\]0;owned\\u0007 \(user\)\n$/);
+    expect(created.stdout).toMatch(/^created user \d+ /);
+    expect(created.stdout.replace(/^created user \d+ /, '')).toBe(`${shown} (user)\n`);
     await withServer(db.env, async (t) => {
       const login = await dummyjsonLogin({ client: t.client, body: { username, password }, headers: { 'User-Agent': userAgent } });
       expect(login.response.status).toBe(200);
@@ -126,11 +130,12 @@ describe('gatehouse sessions', () => {
 
     expect(await cli(['sessions', 'revoke-all', username])).toMatchObject({
       code: 0,
-      stdout: 'revoked 1 session of mallory\\u001b[2J\\u001b]0;owned\\u0007\n',
+      stdout: `revoked 1 session of ${shown}\n`,
     });
     const users = await cli(['users', 'list', '--page-size', '1000']);
-    expect(users.stdout).toMatch(/\n\d+ +mallory\\u001b\[2J\\u001b\]0;owned\\u0007 +mallory@example\.test +user +active /);
-    expect(users.stdout).not.toContain('\u001b');
+    expect(users.stdout.split('\n').find((line) => line.includes('mallory@example.test'))).toMatch(/^\d+ +(\S+) +mallory@example\.test +user +active /);
+    expect(users.stdout).toContain(` ${shown} `);
+    expect(users.stdout).not.toMatch(/[\u001b\u202e]/);
   }, 240_000);
 });
 
