@@ -8,7 +8,7 @@
 import { createServer, connect as connectTcp, type AddressInfo, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dummyjsonLogin, getReadiness, mahoChangePassword } from '../generated/client/sdk.gen.js';
+import { dummyjsonLogin, getReadiness, mahoChangePassword, mahoToken } from '../generated/client/sdk.gen.js';
 import { refusedByServer } from '../src/store/database.js';
 import { MIGRATION_LOCK_KEY } from '../src/store/migrate.js';
 import { bearer } from './helpers/dummyjson.js';
@@ -78,6 +78,14 @@ async function openRelay(to: URL) {
   };
 }
 
+/** Backends of the connection's database waiting for a lock (a statement nobody waits for any more, if not 0). */
+async function lockWaiters(on: pg.Client): Promise<number> {
+  const { rows } = await on.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+  );
+  return rows[0]!.n;
+}
+
 describe.runIf(Boolean(process.env.TEST_DATABASE_URL))(`waits for PostgreSQL bounded by DATABASE_TIMEOUT_MS=${TIMEOUT_MS}`, () => {
   const cleanup: Array<() => Promise<unknown>> = [];
   afterEach(async () => {
@@ -130,10 +138,41 @@ describe.runIf(Boolean(process.env.TEST_DATABASE_URL))(`waits for PostgreSQL bou
     expect(loginRefused.ms).toBeGreaterThanOrEqual(TIMEOUT_MS);
     expect(loginRefused.ms).toBeLessThan(ANSWERED_WITHIN_MS);
     expect(changeRefused.ms).toBeLessThan(ANSWERED_WITHIN_MS);
+    // The server gave up too (lock_timeout), not only the client: nothing is left waiting.
+    expect(await lockWaiters(other)).toBe(0);
 
     await other.query('COMMIT');
     expect((await login(server)).response.status).toBe(200);
     expect((await changePassword()).response.status).toBe(200);
+  });
+
+  it('answers every write of a batch that timed out at once, without trying each again alone', async () => {
+    const { url } = await database();
+    const server = await serve(url);
+    const other = await holder(url);
+    await other.query('BEGIN');
+    // What deactivating the API client holds: every new session of it waits for the row.
+    await other.query(`SELECT id FROM api_users WHERE name = 'demo-client' FOR UPDATE`);
+    const grant = () =>
+      mahoToken({
+        client: server.client,
+        body: { grant_type: 'client_credentials', client_id: 'demo-client', client_secret: 'demo-client-secret' },
+        signal: AbortSignal.timeout(HANGING_MS),
+      });
+    const answers = await Promise.all(Array.from({ length: 8 }, () => timed(grant())));
+    for (const { value, ms } of answers) {
+      expect(value.response.status).toBe(500);
+      expect(value.error).toEqual(mahoError(500, 'internal_error', 'Internal server error'));
+      expect(ms).toBeLessThan(ANSWERED_WITHIN_MS);
+    }
+    // A timeout is no refusal over the batch's rows: trying each write alone would wait again.
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^gatehouse_logins_total\{dialect="maho",grant="client_credentials",outcome="error"\} 8$/m);
+    expect(metrics).not.toMatch(/^gatehouse_store_batches_retried_total\{/m);
+    expect(await lockWaiters(other)).toBe(0);
+
+    await other.query('COMMIT');
+    expect((await grant()).response.status).toBe(200);
   });
 
   it('migrates at start after waiting longer than the bound for another migration', async () => {

@@ -1,6 +1,7 @@
 // Rate-limit counters on a PostgreSQL server: shared in the rate_limits table, keyed by hashes,
 // swept when expired, and backed by an in-memory limiter when the server is unreachable.
 // (Sharing between two running instances is shown in test/instances.test.ts.)
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dummyjsonLogin, mahoToken } from '../generated/client/sdk.gen.js';
 import { RateLimitedError } from '../src/core/errors.js';
@@ -60,6 +61,34 @@ describe.runIf(onPostgres)('an address past its login limit, sending API client 
       expect(refused.map((r) => r.response.status)).toEqual(Array(20).fill(429));
       expect(await rows()).toEqual(counted);
     } finally {
+      await t.close();
+    }
+  });
+});
+
+describe.runIf(onPostgres)('shared counters behind a lock', () => {
+  it('are given up by the server too when they wait past the store timeout: no statement is left waiting', async () => {
+    const t = await startTestServer({ RATE_LIMITS: 'on', RATE_LIMIT_LOGIN_ACCOUNT: '5/300' });
+    const admin = new pg.Client({ connectionString: t.config.database.kind === 'postgres' ? t.config.database.url : '' });
+    await admin.connect();
+    try {
+      const waiting = async () =>
+        (await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rows[0]!.n;
+      await admin.query('BEGIN');
+      await admin.query('LOCK TABLE rate_limits IN ACCESS EXCLUSIVE MODE');
+      // Each count waits for the lock, then the attempt is counted in memory instead.
+      for (let i = 0; i < 3; i++) {
+        const failed = await dummyjsonLogin({ client: t.client, body: { username: 'michaelw', password: 'wrong' } });
+        expect(failed.response.status).toBe(400);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(await waiting()).toBe(0);
+      await admin.query('COMMIT');
+      // Nothing committed late: the attempts were counted in memory, not in the table as well.
+      expect((await admin.query('SELECT key FROM rate_limits')).rows).toEqual([]);
+    } finally {
+      await admin.query('ROLLBACK').catch(() => undefined);
+      await admin.end();
       await t.close();
     }
   });

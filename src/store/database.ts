@@ -34,6 +34,18 @@ export function refusedByServer(err: unknown): boolean {
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
 }
 
+/**
+ * Whether PostgreSQL refused a statement over the rows it wrote or met: a constraint (class
+ * 23), a deadlock (40P01) or a serialization failure (40001). It rolled back, and the same
+ * writes one by one may succeed. A timeout (57014, 55P03), a cancellation, a lack of resources
+ * or a broken connection are not such refusals: each write alone would only wait again, for
+ * as long, while holding the pool's connections (see WriteBatcher).
+ */
+export function refusedOverItsRows(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return refusedByServer(err) && typeof code === 'string' && (code.startsWith('23') || code === '40P01' || code === '40001');
+}
+
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   if (target.kind === 'postgres') {
     const { openPostgres } = await import('./postgres.js');

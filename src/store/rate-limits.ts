@@ -32,6 +32,7 @@ import { NextTurn } from './next-turn.js';
 export const RATE_LIMIT_TABLE = 'rate_limits';
 const STORE_TIMEOUT_MS = 1_000;
 const SWEEP_EVERY_MS = 60_000;
+const SWEEP_CHUNK = 5_000;
 /**
  * How long a refund may wait for a count to travel with. A refund only ever makes a limit
  * looser, so it can be a few milliseconds late; under load the next login's count comes
@@ -60,7 +61,12 @@ export class SharedRateLimitStore {
       max: 4,
       idleTimeoutMillis: 30_000,
       connectionTimeoutMillis: STORE_TIMEOUT_MS,
-      query_timeout: STORE_TIMEOUT_MS,
+      // The server gives up too: a client that stops waiting leaves its statement running (and
+      // waiting for a lock, if that was the delay), so each timeout would leave a backend behind,
+      // a new one per second, and the late counts would commit after the in-memory ones.
+      statement_timeout: STORE_TIMEOUT_MS,
+      lock_timeout: STORE_TIMEOUT_MS,
+      query_timeout: STORE_TIMEOUT_MS + 500,
       // A counter need not survive a server crash (losing the last few milliseconds of
       // attempts only forgives them), so its writes do not wait for the WAL flush: without
       // this, a refresh waits for three commits, two of them counters (docs/performance.md).
@@ -81,8 +87,17 @@ export class SharedRateLimitStore {
    * many distinct usernames are tried. Every instance sweeps; the deletes are idempotent.
    */
   async sweep(now = Date.now()): Promise<number> {
-    const result = await this.#pool.query(`DELETE FROM ${RATE_LIMIT_TABLE} WHERE expire <= $1`, [now]);
-    return result.rowCount ?? 0;
+    // In chunks, each far inside the store's statement timeout however many rows expired. The
+    // outer `expire <= $1` is checked again on a row a count renewed meanwhile, which stays.
+    let deleted = 0;
+    for (;;) {
+      const result = await this.#pool.query(
+        `DELETE FROM ${RATE_LIMIT_TABLE} WHERE key IN (SELECT key FROM ${RATE_LIMIT_TABLE} WHERE expire <= $1 LIMIT $2) AND expire <= $1`,
+        [now, SWEEP_CHUNK],
+      );
+      deleted += result.rowCount ?? 0;
+      if ((result.rowCount ?? 0) < SWEEP_CHUNK) return deleted;
+    }
   }
 
   async close(): Promise<void> {

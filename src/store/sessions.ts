@@ -1,6 +1,6 @@
 import type { OAuthGrantType, ServiceKind, ServicePrincipal } from '../core/service-principals.js';
 import type { User } from '../core/users.js';
-import { refusedByServer, type Database, type Queryable } from './database.js';
+import { refusedOverItsRows, type Database, type Queryable } from './database.js';
 import { ReadBatcher } from './read-batcher.js';
 import { WriteBatcher } from './write-batcher.js';
 import { RowCache } from './row-cache.js';
@@ -193,14 +193,14 @@ export class SessionStore {
         writeOne: (r) => this.#rotateOne(r),
         maxBatch: 200,
         exclusiveKey: (r) => `user:${r.userId}`,
-        rolledBack: refusedByServer,
+        rolledBack: refusedOverItsRows,
         onRetryAlone: () => opts.onBatchRetried?.('rotation'),
       });
       this.#inserts = new WriteBatcher({
         writeMany: (s) => this.#insertMany(s),
         writeOne: (s) => this.#insertOne(s),
         maxBatch: 200,
-        rolledBack: refusedByServer,
+        rolledBack: refusedOverItsRows,
         onRetryAlone: () => opts.onBatchRetried?.('session'),
       });
     }

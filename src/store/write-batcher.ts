@@ -11,12 +11,12 @@
 // (two rotations of one user's sessions could otherwise lock rows in an order that deadlocks
 // with revoking all of that user's sessions); a second one is sent on its own.
 //
-// If the server refused the batch statement (a deadlock with another instance's batch, a
-// constraint), it rolled back and nothing of it was written, so each write is tried again on
-// its own: a failure is only ever reported for the write that failed. Any other failure (the
-// connection dropped) leaves unknown whether the statement committed, and a retry could take a
-// write that happened for a replay, so every write of the batch fails instead, as one
-// statement of its own would have.
+// If the server refused the batch statement over its rows (a deadlock with another instance's
+// batch, a constraint), it rolled back and nothing of it was written, so each write is tried
+// again on its own: a failure is only ever reported for the write that failed. Any other
+// failure fails every write of the batch, as one statement of its own would have: a dropped
+// connection leaves unknown whether the statement committed (a retry could take a write that
+// happened for a replay), and a timeout would only be waited for again by each write alone.
 import { NextTurn } from './next-turn.js';
 
 interface Pending<T, R> {
@@ -38,7 +38,7 @@ export class WriteBatcher<T, R> {
       writeOne: (item: T) => Promise<R>;
       maxBatch: number;
       exclusiveKey?: (item: T) => string;
-      /** Whether the batch failed as a whole in the server, rolled back (then each item is retried alone). */
+      /** Whether the batch was refused over its rows and rolled back (then each item is retried alone). */
       rolledBack: (err: unknown) => boolean;
       /** Called when a batch is retried item by item (counted in /metrics). */
       onRetryAlone?: (err: unknown) => void;
