@@ -4,7 +4,7 @@
 // connection usable, a rollback keeps what was prepared inside it, and a schema change through
 // exec() (as migrations make) does not break a statement prepared before it.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openDatabase, type Database, type Queryable } from '../src/store/database.js';
+import { openDatabase, refusedByServer, refusedOverItsRows, type Database, type Queryable } from '../src/store/database.js';
 import { testDatabase } from './helpers/gatehouse.js';
 
 const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
@@ -48,7 +48,12 @@ describe(`the database (${onPostgres ? 'PostgreSQL' : 'PGlite'})`, () => {
 
   it('keeps the SQLSTATE of a refused statement, and the next statements run', async () => {
     await db.query(insert, [1, 'first', null, null, null, null]);
-    await expect(db.query(insert, [1, 'again', null, null, null, null])).rejects.toMatchObject({ code: '23505' });
+    const duplicate = await db.query(insert, [1, 'again', null, null, null, null]).catch((err: unknown) => err);
+    expect(duplicate).toMatchObject({ code: '23505' });
+    // Told apart from Node's own errors, some of whose codes are five capitals too.
+    expect(refusedByServer(duplicate)).toBe(true);
+    expect(refusedOverItsRows(duplicate)).toBe(true);
+    expect(refusedByServer(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }))).toBe(false);
     await expect(db.query(byId, ['not a number'])).rejects.toMatchObject({ code: '22P02' });
     await expect(db.query('SELECT nonsense FROM things WHERE id = $1', [1])).rejects.toMatchObject({ code: '42703' });
     expect(await db.query(byId, [1])).toMatchObject([{ id: 1, name: 'first' }]);

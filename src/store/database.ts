@@ -30,8 +30,10 @@ export interface Database extends Queryable {
  * then rolled back. Any other failure, like a dropped connection, may have come after a commit.
  */
 export function refusedByServer(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+  // A server's error carries a severity beside its SQLSTATE; Node's own errors have none, and
+  // some of their codes (EPIPE, EPROTO) are five capitals too.
+  const { code, severity } = (err ?? {}) as { code?: unknown; severity?: unknown };
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && typeof severity === 'string';
 }
 
 /**
