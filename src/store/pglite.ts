@@ -154,8 +154,11 @@ export async function openPglite(dataDir: string | undefined, opts: { startFrom?
       }
     },
     close: async () => {
-      if (!db.closed) await db.close();
-      await unlock();
+      try {
+        if (!db.closed) await db.close();
+      } finally {
+        await unlock(); // the directory is not left locked by a process that is done with it
+      }
     },
   };
 }

@@ -3,12 +3,18 @@
 // holds the lock until its stdin ends, then exits without releasing it, as a crashed server.
 // Every synchronous file-system call takes a random 0–10 ms, as on a slow network file system,
 // so the racers' steps interleave instead of one finishing before the next starts.
+//
+// With the argument "pause-after-recheck", it stalls once after taking a claim and re-reading
+// the lock (between its re-check and its rename), printing "paused", until the file "resume"
+// appears in the data directory: the test then plays the other racers' part meanwhile.
 import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { DataDirLockedError, lockDataDir } from '../../src/store/data-dir-lock.js';
+import { DataDirLockedError, LOCK_FILE, lockDataDir } from '../../src/store/data-dir-lock.js';
 
-const dataDir = process.argv[2]!;
+const [dataDir, pauseStep] = process.argv.slice(2) as [string, string | undefined];
+const real = { ...fs };
 const pause = new Int32Array(new SharedArrayBuffer(4));
 const fsFunctions = fs as unknown as Record<string, unknown>;
 for (const [name, fn] of Object.entries(fsFunctions)) {
@@ -17,6 +23,21 @@ for (const [name, fn] of Object.entries(fsFunctions)) {
     Atomics.wait(pause, 0, 0, Math.random() * 10);
     return (fn as (...a: unknown[]) => unknown)(...args);
   };
+}
+if (pauseStep === 'pause-after-recheck') {
+  const lock = join(dataDir, LOCK_FILE);
+  const claim = `${lock}.claim`;
+  let paused = false;
+  // The re-check reads the lock through one open file and ends with its fstat.
+  fs.fstatSync = ((fd: number, ...rest: unknown[]) => {
+    const stats = (real.fstatSync as (...a: unknown[]) => fs.Stats)(fd, ...rest);
+    if (!paused && real.existsSync(claim) && real.readFileSync(claim, 'utf8').startsWith(`${process.pid} `) && stats.ino === real.statSync(lock).ino) {
+      paused = true;
+      real.writeSync(1, 'paused\n');
+      while (!real.existsSync(join(dataDir, 'resume'))) Atomics.wait(pause, 0, 0, 10);
+    }
+    return stats;
+  }) as typeof fs.fstatSync;
 }
 syncBuiltinESMExports(); // the lock module's named imports see the slow functions too
 
