@@ -42,6 +42,7 @@ export interface Config {
     enabled: boolean;
     loginPerIp: RateLimit;
     loginPerAccount: RateLimit;
+    loginPerAccountTotal: RateLimit;
     refreshPerIp: RateLimit;
     refreshPerAccount: RateLimit;
   };
@@ -163,6 +164,8 @@ const schema = z.object({
     .default('on'),
   RATE_LIMIT_LOGIN_IP: rateLimit('RATE_LIMIT_LOGIN_IP').default({ points: 10, durationS: 60 }),
   RATE_LIMIT_LOGIN_ACCOUNT: rateLimit('RATE_LIMIT_LOGIN_ACCOUNT').default({ points: 5, durationS: 60 }),
+  // Ten networks' worth of the per-network default: fewer networks cannot lock an owner out.
+  RATE_LIMIT_LOGIN_ACCOUNT_TOTAL: rateLimit('RATE_LIMIT_LOGIN_ACCOUNT_TOTAL').default({ points: 50, durationS: 60 }),
   RATE_LIMIT_REFRESH_IP: rateLimit('RATE_LIMIT_REFRESH_IP').default({ points: 60, durationS: 60 }),
   RATE_LIMIT_REFRESH_ACCOUNT: rateLimit('RATE_LIMIT_REFRESH_ACCOUNT').default({ points: 30, durationS: 60 }),
   REFRESH_REUSE_GRACE_S: int('REFRESH_REUSE_GRACE_S', 0, 300).default(5),
@@ -291,6 +294,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       enabled: e.RATE_LIMITS === 'on',
       loginPerIp: e.RATE_LIMIT_LOGIN_IP,
       loginPerAccount: e.RATE_LIMIT_LOGIN_ACCOUNT,
+      loginPerAccountTotal: e.RATE_LIMIT_LOGIN_ACCOUNT_TOTAL,
       refreshPerIp: e.RATE_LIMIT_REFRESH_IP,
       refreshPerAccount: e.RATE_LIMIT_REFRESH_ACCOUNT,
     },

@@ -21,6 +21,9 @@ describe('loadConfig', () => {
     });
     expect(c.rateLimits.enabled).toBe(true);
     expect(c.rateLimits.loginPerIp).toEqual({ points: 10, durationS: 60 });
+    // Per account: 5 failures a minute from one network, 50 from all of them together.
+    expect(c.rateLimits.loginPerAccount).toEqual({ points: 5, durationS: 60 });
+    expect(c.rateLimits.loginPerAccountTotal).toEqual({ points: 50, durationS: 60 });
   });
 
   it('takes PUBLIC_URL as given (no trailing slash); without it, http://HOST:PORT, IPv6 in brackets', () => {
@@ -80,6 +83,7 @@ describe('loadConfig', () => {
     [{ OAUTH_AUDIENCE: 'gatehouse:cocart' }, /built-in audiences/],
     [{ RATE_LIMITS: 'sometimes' }, /RATE_LIMITS must be on or off/],
     [{ RATE_LIMIT_LOGIN_IP: 'ten' }, /RATE_LIMIT_LOGIN_IP must look like N\/S/],
+    [{ RATE_LIMIT_LOGIN_ACCOUNT_TOTAL: '0/60' }, /RATE_LIMIT_LOGIN_ACCOUNT_TOTAL: N and S must both be at least 1/],
     [{ REFRESH_REUSE_GRACE_S: '-1' }, /REFRESH_REUSE_GRACE_S must be a whole number from 0 to 300/],
     [{ ACCESS_TOKEN_TTL_S: '5' }, /ACCESS_TOKEN_TTL_S must be a whole number from 60/],
     [{ CORS_ORIGINS: '*' }, /CORS_ORIGINS: each origin must be scheme:\/\/host/],

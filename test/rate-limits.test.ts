@@ -188,7 +188,7 @@ async function sharedStores(count: number): Promise<{ stores: SharedRateLimitSto
 /** Rate limits with `limit` on every bucket, counted in `store` (in memory without one). */
 function limitsOf(limit: RateLimit, store?: SharedRateLimitStore): RateLimits {
   return new RateLimits(
-    { enabled: true, loginPerIp: limit, loginPerAccount: limit, refreshPerIp: limit, refreshPerAccount: limit },
+    { enabled: true, loginPerIp: limit, loginPerAccount: limit, loginPerAccountTotal: limit, refreshPerIp: limit, refreshPerAccount: limit },
     store ? { limiters: store.limiters } : {},
   );
 }

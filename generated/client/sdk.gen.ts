@@ -32,9 +32,10 @@ export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends 
  * original gives it the access token's lifetime).
  * * An out-of-range or non-numeric `expiresInMins` is a 400 (the original answers 500).
  * * Rate limited per client IP: 429 with `Retry-After`. Failed attempts are also limited
- * per account; an account past its limit is refused with the same 400 as a wrong
- * password, even for the right one, until the window ends, so the limit does not tell
- * which accounts exist.
+ * per account, from each client network and (higher) from all together; an account past
+ * a limit is refused with the same 400 as a wrong password, even for the right one,
+ * until the window ends, so the limit does not tell which accounts exist. Failures from
+ * one network do not lock the owner out elsewhere.
  *
  */
 export const dummyjsonLogin = <ThrowOnError extends boolean = false>(options: Options<DummyjsonLoginData, ThrowOnError>) => (options.client ?? client).post<DummyjsonLoginResponses, DummyjsonLoginErrors, ThrowOnError>({
@@ -135,9 +136,11 @@ export const dummyjsonLogout = <ThrowOnError extends boolean = false>(options?: 
  * `data.user.{id, username, ip, device, pat}`) is kept, plus `aud`, `sub`, `sid` and `jti`.
  * * `role` is Gatehouse's role name capitalised (`Admin`, `Moderator`, `User`).
  * * Rate limited per client IP: 429 with `Retry-After`. Failed attempts are also limited
- * per account (every spelling of it: username, email, phone); an account past its limit
- * is refused with the same 401 as a wrong password, even for the right one, until the
- * window ends, so the limit does not tell which accounts exist.
+ * per account (every spelling of it: username, email, phone), from each client network
+ * and (higher) from all together; an account past a limit is refused with the same 401
+ * as a wrong password, even for the right one, until the window ends, so the limit does
+ * not tell which accounts exist. Failures from one network do not lock the owner out
+ * elsewhere.
  *
  */
 export const cocartLogin = <ThrowOnError extends boolean = false>(options?: Options<CocartLoginData, ThrowOnError>) => (options?.client ?? client).post<CocartLoginResponses, CocartLoginErrors, ThrowOnError>({
@@ -228,7 +231,9 @@ export const cocartLogout = <ThrowOnError extends boolean = false>(options?: Opt
  * seed) and `token_type`/`expires_in` (current Maho code); tokens are ES256 with audience
  * `MAHO_AUDIENCE` (default `maho-api`); unknown and wrong credentials answer alike;
  * service-principal secrets are stored only as SHA-256; rate limited per IP and per
- * account (defaults 10/min and 5/min, as Maho). API clients are also OAuth 2 clients, each
+ * account (defaults 10/min and 5/min, as Maho), the account's count kept per client
+ * network so that a stranger's failures do not lock its owner out elsewhere, with a
+ * higher limit (50/min) over all networks together. API clients are also OAuth 2 clients, each
  * with the grants it was given (Maho has no such list): one not given `client_credentials`
  * is refused here as at `/oauth/token`, with 400 `unauthorized_client`, but only once its
  * secret has been checked, so an unknown client or a wrong secret still answers 401
@@ -403,8 +408,10 @@ export const mahoGetCustomer = <ThrowOnError extends boolean = false>(options: O
  * `refresh_token` grant allowed, a refresh token comes too. User tokens carry no scope:
  * asking for one is `invalid_scope`. RFC 9700 (section 2.4) deprecates this grant: give
  * it only to first-party clients migrating from a login form (it is off by default).
- * * Failed client authentications count per IP and per client and IP, so a client_id,
- * which is no secret, cannot be used to lock its client out from elsewhere.
+ * * Failed client authentications count per IP and per client and client network (an
+ * IPv6 client by its /64), so a client_id, which is no secret, cannot be used to lock
+ * its client out from elsewhere. Failed user logins count per account from each network
+ * and from all together (higher), answered like a wrong password.
  * * `refresh_token`: rotates the refresh token (single use; presenting a used one again
  * revokes the session, with no grace window). Only the client the token was issued
  * to may redeem it (RFC 6749 section 6).

@@ -38,21 +38,23 @@ export class PasswordLogin {
     // The address first, on its own: an address past its limit is refused before the user is
     // read or any account is counted, so it can neither probe nor lock anyone's account (its
     // attempts, however many at once, never reach an account's counter).
-    await this.limits.consume('login:ip', client.ip ?? 'unknown');
+    const ip = client.ip ?? 'unknown';
+    await this.limits.consume('login:ip', ip);
     // PostgreSQL text cannot hold NUL; such a login matches no account.
     const usable = !login.includes('\0');
     const found = usable ? await this.users.findByLoginWithSecret(normalizeLogin(login), by) : undefined;
     // The account limit is charged to the account found, so spelling it differently (email,
     // phone formatting, case) does not buy more guesses; unknown logins share their string's key.
     const account = found ? `user:${found.id}` : `login:${normalizeLogin(login)}`;
-    // An account past its limit is refused like a wrong password, after the same hashing, and
-    // never with a 429: the account's counter is shared by every spelling of a real account
-    // (email, phone, case) but not by the spellings of an unknown one, so a 429 after failures
-    // under another spelling would tell which accounts exist (OWASP Authentication Cheat Sheet:
-    // the same answer whether the account exists, the password is wrong, or it is locked).
-    // For the same reason the refusal is not reported to /metrics: a count that rises after
-    // such a probe would tell it too.
-    const throttled = await this.limits.consume('login:account', account, { unreported: true }).then(
+    // An account past a limit (its own network's, or all networks' together: see
+    // RateLimits.consumeAccountAttempt) is refused like a wrong password, after the same
+    // hashing, and never with a 429: the account's counters are shared by every spelling of a
+    // real account (email, phone, case) but not by the spellings of an unknown one, so a 429
+    // after failures under another spelling would tell which accounts exist (OWASP
+    // Authentication Cheat Sheet: the same answer whether the account exists, the password is
+    // wrong, or it is locked). For the same reason the refusal is not reported to /metrics: a
+    // count that rises after such a probe would tell it too.
+    const throttled = await this.limits.consumeAccountAttempt(account, ip, { unreported: true }).then(
       () => false,
       (err: unknown) => {
         if (err instanceof RateLimitedError) return true;
@@ -61,7 +63,7 @@ export class PasswordLogin {
     );
     const ok = await this.passwords.verify(found?.passwordHash, password);
     if (throttled || !ok || !found || !found.active) throw new GatehouseError(ErrorCode.InvalidCredentials);
-    void this.limits.refund('login:account', account); // not awaited: see RateLimits.refund
+    void this.limits.refundAccountAttempt(account, ip); // not awaited: see RateLimits.refund
     let verified = found.passwordHash;
     if (this.passwords.needsRehash(verified)) {
       const rehashed = await this.passwords.hash(password);

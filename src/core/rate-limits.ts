@@ -1,5 +1,6 @@
 // Fixed-window rate limits per client IP and per account, on every credential-checking
-// route, backed by rate-limiter-flexible. Where the counters live is the composition root's
+// route, backed by rate-limiter-flexible. Failed logins count per account twice: from each
+// client network, and from all of them together (see consumeAccountAttempt). Where the counters live is the composition root's
 // choice (a LimiterFactory): in this process's memory on the embedded database (one process),
 // in PostgreSQL on a database server, so that every instance counts against the same limits.
 //
@@ -12,12 +13,15 @@ import { RateLimitedError } from './errors.js';
 import { ignoreAuthEvents, type AuthEvents } from './events.js';
 import { sha256Hex } from './secrets.js';
 
-export type RateLimitBucket = 'login:ip' | 'login:account' | 'refresh:ip' | 'refresh:account';
+export type RateLimitBucket = 'login:ip' | 'login:account' | 'login:account-total' | 'refresh:ip' | 'refresh:account';
 
 export interface RateLimitSettings {
   enabled: boolean;
   loginPerIp: RateLimit;
+  /** Failed logins per account from one client network (see clientNetwork). */
   loginPerAccount: RateLimit;
+  /** Failed logins per account from every network together. */
+  loginPerAccountTotal: RateLimit;
   refreshPerIp: RateLimit;
   refreshPerAccount: RateLimit;
 }
@@ -59,6 +63,7 @@ export class RateLimits {
     this.#limiters = new Map([
       ['login:ip', make('login:ip', settings.loginPerIp)],
       ['login:account', make('login:account', settings.loginPerAccount)],
+      ['login:account-total', make('login:account-total', settings.loginPerAccountTotal)],
       ['refresh:ip', make('refresh:ip', settings.refreshPerIp)],
       ['refresh:account', make('refresh:account', settings.refreshPerAccount)],
     ]);
@@ -83,6 +88,39 @@ export class RateLimits {
   }
 
   /**
+   * Counts one password attempt on a user account from a client address, in two buckets:
+   * `login:account` per account *and client network*, `login:account-total` per account from
+   * every network. Throws RateLimitedError when either is full.
+   *
+   * Why two: with one counter per account, one address sending a few wrong passwords a minute
+   * would keep the account's owner locked out from everywhere (OWASP Authentication Cheat
+   * Sheet: lockout as denial of service). Now an address can only use up the attempts of its
+   * own network; the owner elsewhere still logs in. The total, set well above the per-network
+   * limit, still bounds guessing from many networks at once, and locking an owner out takes
+   * that many networks at once.
+   *
+   * An attempt refused by its network's limit is given back to the total, so that a single
+   * network past its limit adds nothing to it, however many attempts it sends. Both counts go
+   * out together (one statement on a shared store; see SharedRateLimitStore).
+   */
+  async consumeAccountAttempt(account: string, ip: string, opts: { unreported?: boolean } = {}): Promise<void> {
+    const [fromNetwork, total] = await Promise.allSettled([
+      this.consume('login:account', accountFromNetwork(account, ip), opts),
+      this.consume('login:account-total', account, opts),
+    ]);
+    if (fromNetwork.status === 'rejected') {
+      if (total.status === 'fulfilled') void this.refund('login:account-total', account);
+      throw fromNetwork.reason;
+    }
+    if (total.status === 'rejected') throw total.reason;
+  }
+
+  /** Gives back an attempt counted by consumeAccountAttempt (see refund). */
+  async refundAccountAttempt(account: string, ip: string): Promise<void> {
+    await Promise.all([this.refund('login:account', accountFromNetwork(account, ip)), this.refund('login:account-total', account)]);
+  }
+
+  /**
    * Gives one attempt back: a successful login does not count against its account. Resolves
    * once stored, but callers need not wait: a shared store may hold it for its next count.
    * Never rejects; a refund that could not be stored only leaves the limit stricter.
@@ -93,6 +131,11 @@ export class RateLimits {
       ?.reward(counterKey(bucket, key), 1)
       .catch(() => undefined);
   }
+}
+
+/** The key of an account's attempts from one client network (see clientNetwork). */
+export function accountFromNetwork(account: string, ip: string): string {
+  return `${account}@${clientNetwork(ip)}`;
 }
 
 function counterKey(bucket: RateLimitBucket, key: string): string {

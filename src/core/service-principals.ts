@@ -8,7 +8,7 @@ import { AdminError, AdminErrorCode } from './admin-errors.js';
 import type { Clock } from './clock.js';
 import { ErrorCode, GatehouseError } from './errors.js';
 import { isPermission } from './permissions.js';
-import type { RateLimits } from './rate-limits.js';
+import { accountFromNetwork, type RateLimits } from './rate-limits.js';
 import { sha256Hex } from './secrets.js';
 import type { ClientInfo } from './sessions.js';
 
@@ -108,8 +108,9 @@ export class ServicePrincipals {
     const ip = client.ip ?? 'unknown';
     // Failed attempts per principal *and address*: a client_id is no secret (it is in every
     // token of its client), so a lockout per name alone would let anyone lock any client
-    // out. Secrets are 256 random bits, so guessing needs no tighter limit than this.
-    const account = `${kind}:${name.toLowerCase()}@${ip}`;
+    // out. Secrets are 256 random bits, so guessing needs no tighter limit than this. An
+    // address counts as its network (an IPv6 client picks any address of its /64).
+    const account = accountFromNetwork(`${kind}:${name.toLowerCase()}`, ip);
     // Both counts before any work; the address's alone first, so that an address past its
     // limit creates no counter per name it sends (each would be kept, in memory or in the
     // shared table, until its window ends: a way to fill them at the request rate).

@@ -293,7 +293,7 @@ describe('errors every grant shares', () => {
 });
 
 describe('rate limits', () => {
-  it('failed client authentications lock a client out only from the address they came from', async () => {
+  it('failed client authentications lock a client out only from the network they came from', async () => {
     const limited = await startTestServer({ RATE_LIMITS: 'on', TRUST_PROXY: 'true', RATE_LIMIT_LOGIN_IP: '100/60', RATE_LIMIT_LOGIN_ACCOUNT: '2/60' });
     try {
       const from = (ip: string, secret: string) =>
@@ -302,6 +302,11 @@ describe('rate limits', () => {
       expect((await from('203.0.113.7', 'wrong')).response.status).toBe(401);
       await expectError(from('203.0.113.7', 'demo-client-secret'), 429, 'temporarily_unavailable');
       expect((await from('198.51.100.9', 'demo-client-secret')).response.status).toBe(200);
+      // An IPv6 client counts by its /64, since it can pick any address in it.
+      expect((await from('2001:db8:5:6::1', 'wrong')).response.status).toBe(401);
+      expect((await from('2001:db8:5:6::2', 'wrong')).response.status).toBe(401);
+      await expectError(from('2001:db8:5:6:a:b:c:d', 'demo-client-secret'), 429, 'temporarily_unavailable');
+      expect((await from('2001:db8:5:7::1', 'demo-client-secret')).response.status).toBe(200);
     } finally {
       await limited.close();
     }

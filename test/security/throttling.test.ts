@@ -2,13 +2,15 @@
 // rather than its spelling (email, case, phone), so spelling it differently buys no extra
 // guesses. One table over all routes (OWASP Authentication and Credential Stuffing Prevention
 // cheat sheets: throttle by account as well as by source, since an attacker rotates addresses).
+// A user account counts failures per client network, so that one address cannot lock its owner
+// out from everywhere, and from all networks together, with a higher limit.
 // An address past its limit gets 429 in its dialect's format with Retry-After; a user account
 // past its limit is refused exactly like a wrong password, since a 429 there would tell which
 // accounts exist (the counter of a real account is shared by its spellings, an unknown one's not).
 //
 // The server trusts X-Forwarded-For here, so each attempt can come from an address of the
-// test's choosing: the per-account limit is shown to hold across addresses, and the per-IP
-// limit across accounts.
+// test's choosing: the per-account limits are shown to hold across addresses of one network and
+// across networks, and the per-IP limit across accounts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '../../generated/client/client/index.js';
 import { cocartLogin, dummyjsonLogin, mahoToken, oauthToken } from '../../generated/client/sdk.gen.js';
@@ -19,6 +21,7 @@ import { basic, DEMO_CLIENT, newOAuthClient } from '../helpers/oauth.js';
 
 const IP_LIMIT = 4;
 const ACCOUNT_LIMIT = 3;
+const ACCOUNT_TOTAL_LIMIT = 6;
 const WINDOW_S = 60;
 
 interface Route {
@@ -114,6 +117,7 @@ beforeAll(async () => {
     RATE_LIMITS: 'on',
     RATE_LIMIT_LOGIN_IP: `${IP_LIMIT}/${WINDOW_S}`,
     RATE_LIMIT_LOGIN_ACCOUNT: `${ACCOUNT_LIMIT}/${WINDOW_S}`,
+    RATE_LIMIT_LOGIN_ACCOUNT_TOTAL: `${ACCOUNT_TOTAL_LIMIT}/${WINDOW_S}`,
     TRUST_PROXY: 'true',
   });
 });
@@ -122,6 +126,11 @@ afterAll(() => t.close());
 // Every test takes addresses of its own, so no two share a per-IP counter.
 let nextAddress = 0;
 const freshIp = () => `198.51.100.${++nextAddress}`;
+/** A fresh IPv6 /64: `at(i)` is its i-th address, all of them one client network. */
+const freshNetwork = () => {
+  const prefix = `2001:db8:${++nextAddress}:7`;
+  return { at: (i: number) => `${prefix}::${i + 1}` };
+};
 
 function expectLimited(route: Route, result: { error?: unknown; response: Response }, what: string) {
   expect(result.response.status, what).toBe(429);
@@ -147,12 +156,12 @@ describe.each(ROUTES.filter((r) => r.perAddress))('$name', (route) => {
   });
 });
 
-/** gatehouse_rate_limited_total{bucket="login:account"} on GET /metrics (0 when absent). */
+/** gatehouse_rate_limited_total of the buckets login:account and login:account-total on GET /metrics (0 when absent). */
 async function accountRejectionsReported(): Promise<number> {
   const response = await fetch(`${t.url}/metrics`);
   expect(response.status).toBe(200);
-  const sample = /^gatehouse_rate_limited_total\{bucket="login:account"\} (\d+)$/m.exec(await response.text());
-  return Number(sample?.[1] ?? 0);
+  const samples = (await response.text()).matchAll(/^gatehouse_rate_limited_total\{bucket="login:account(?:-total)?"\} (\d+)$/gm);
+  return [...samples].reduce((sum, m) => sum + Number(m[1]), 0);
 }
 
 function expectRefused(route: Route, result: { error?: unknown; response: Response }, what: string) {
@@ -162,24 +171,40 @@ function expectRefused(route: Route, result: { error?: unknown; response: Respon
 }
 
 describe.each(ROUTES.filter((r) => !r.perAddress))('$name', (route) => {
-  it(`throttles failed attempts per account across client addresses, whatever the spelling, answering like a wrong password; a success does not count`, async () => {
+  it(`throttles failed attempts per account and client network, whatever the spelling, answering like a wrong password; the owner elsewhere still logs in`, async () => {
     const { login, secret, spellings } = await route.account(t);
     expect((await route.attempt(t.client, freshIp(), login, secret)).response.status, 'a success first').toBe(200);
+    // Failures from one network, each from another of its addresses and under another spelling.
+    const network = freshNetwork();
     for (let i = 0; i < ACCOUNT_LIMIT; i++) {
-      expectRefused(route, await route.attempt(t.client, freshIp(), i === 0 ? login : spellings[i % spellings.length]!, 'wrong-secret'), `failure ${i + 1}`);
+      expectRefused(route, await route.attempt(t.client, network.at(i), i === 0 ? login : spellings[i % spellings.length]!, 'wrong-secret'), `failure ${i + 1}`);
     }
-    // Even the right secret is refused now, from a new address and under every spelling, and
-    // the answer is a wrong password's, not a 429.
+    // Even the right secret is refused now from that network, and the answer is a wrong
+    // password's, not a 429; from any other network it still gets in.
+    expectRefused(route, await route.attempt(t.client, network.at(ACCOUNT_LIMIT), spellings[0]!, secret), 'the same network');
+    expect((await route.attempt(t.client, freshIp(), spellings.at(-1)!, secret)).response.status, 'another network').toBe(200);
+    // Failures from many networks count together, with a higher limit. The attempt refused by
+    // its network's limit above counted for nothing here: were it counted, the total would be
+    // full one failure sooner and the right secret below refused.
+    const manyNetworks = ACCOUNT_TOTAL_LIMIT - ACCOUNT_LIMIT - 1;
+    for (let i = 0; i < manyNetworks; i++) expectRefused(route, await route.attempt(t.client, freshIp(), spellings[i % spellings.length]!, 'wrong-secret'), `spread failure ${i + 1}`);
+    expect((await route.attempt(t.client, freshIp(), login, secret)).response.status, 'one failure below the total').toBe(200);
+    expectRefused(route, await route.attempt(t.client, freshIp(), login, 'wrong-secret'), 'the last failure the total allows');
+    // Now the right secret is refused from every network and under every spelling.
     for (const spelling of [login, ...spellings]) expectRefused(route, await route.attempt(t.client, freshIp(), spelling, secret), spelling);
   });
 
-  it('answers an unknown account the same way, after the same attempts under the same spellings', async () => {
-    // The probe: failures under one spelling, then one under another. A real account's counter
-    // is shared by both spellings, an unknown one's is not; a 429 here would tell them apart.
+  it.each([
+    { from: 'one network', limit: ACCOUNT_LIMIT, address: () => ((network) => (i: number) => network.at(i))(freshNetwork()) },
+    { from: 'many networks', limit: ACCOUNT_TOTAL_LIMIT, address: () => () => freshIp() },
+  ])('answers an unknown account the same way, after the same attempts under the same spellings from $from', async ({ limit, address }) => {
+    // The probe: failures under one spelling, then one under another. A real account's counters
+    // are shared by both spellings, an unknown one's are not; a 429 here would tell them apart.
     const probe = async ([first, second]: [string, string]) => {
+      const from = address();
       const answers = [];
-      for (let i = 0; i < ACCOUNT_LIMIT; i++) answers.push(await route.attempt(t.client, freshIp(), first, 'wrong-secret'));
-      answers.push(await route.attempt(t.client, freshIp(), second, 'wrong-secret'));
+      for (let i = 0; i < limit; i++) answers.push(await route.attempt(t.client, from(i), first, 'wrong-secret'));
+      answers.push(await route.attempt(t.client, from(limit), second, 'wrong-secret'));
       return answers.map((a) => [a.response.status, a.error, a.response.headers.get('retry-after')]);
     };
     // Nor does /metrics tell them apart: a refusal answered like a wrong password is not
