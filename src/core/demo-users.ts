@@ -51,12 +51,17 @@ export function demoUsers(): DemoUser[] {
 }
 
 export interface DemoSeedTarget {
+  count(): Promise<number>;
   /** Inserts the users in order, in one transaction, only if there are no users yet. */
   insertIfEmpty(users: NewUser[], at: Date): Promise<boolean>;
 }
 
 /** Seeds the demo users into an empty database; returns whether it did. */
 export async function seedDemoUsers(target: DemoSeedTarget, hasher: PasswordHasher, clock: Clock): Promise<boolean> {
+  // Thirty argon2id hashes cost about a third of a second of both cores: a start on a database
+  // that has users (every restart, every `gatehouse` command) skips them. insertIfEmpty still
+  // decides, for two processes starting on one empty database.
+  if ((await target.count()) > 0) return false;
   const users = await Promise.all(
     demoUsers().map(async ({ password, ...u }) => ({ ...u, passwordHash: await hasher.hash(password) })),
   );
