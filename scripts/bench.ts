@@ -315,7 +315,6 @@ async function startGatehouse(engine: Engine, validateResponses: boolean, o: Opt
     RATE_LIMITS: o.rateLimits ? 'on' : 'off',
     RATE_LIMIT_LOGIN_IP: BENCH_RATE_LIMIT,
     RATE_LIMIT_LOGIN_ACCOUNT: BENCH_RATE_LIMIT,
-    RATE_LIMIT_LOGIN_ACCOUNT_TOTAL: BENCH_RATE_LIMIT,
     RATE_LIMIT_REFRESH_IP: BENCH_RATE_LIMIT,
     RATE_LIMIT_REFRESH_ACCOUNT: BENCH_RATE_LIMIT,
     LOG_LEVEL: 'warn', // no per-request log lines

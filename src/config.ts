@@ -164,8 +164,8 @@ const schema = z.object({
     .default('on'),
   RATE_LIMIT_LOGIN_IP: rateLimit('RATE_LIMIT_LOGIN_IP').default({ points: 10, durationS: 60 }),
   RATE_LIMIT_LOGIN_ACCOUNT: rateLimit('RATE_LIMIT_LOGIN_ACCOUNT').default({ points: 5, durationS: 60 }),
-  // Ten networks' worth of the per-network default: fewer networks cannot lock an owner out.
-  RATE_LIMIT_LOGIN_ACCOUNT_TOTAL: rateLimit('RATE_LIMIT_LOGIN_ACCOUNT_TOTAL').default({ points: 50, durationS: 60 }),
+  // Unset: ten times RATE_LIMIT_LOGIN_ACCOUNT (see loadConfig).
+  RATE_LIMIT_LOGIN_ACCOUNT_TOTAL: rateLimit('RATE_LIMIT_LOGIN_ACCOUNT_TOTAL').optional(),
   RATE_LIMIT_REFRESH_IP: rateLimit('RATE_LIMIT_REFRESH_IP').default({ points: 60, durationS: 60 }),
   RATE_LIMIT_REFRESH_ACCOUNT: rateLimit('RATE_LIMIT_REFRESH_ACCOUNT').default({ points: 30, durationS: 60 }),
   REFRESH_REUSE_GRACE_S: int('REFRESH_REUSE_GRACE_S', 0, 300).default(5),
@@ -279,6 +279,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.HEADERS_TIMEOUT_MS > e.REQUEST_TIMEOUT_MS) {
     throw new ConfigError('Invalid configuration:\n  HEADERS_TIMEOUT_MS must not exceed REQUEST_TIMEOUT_MS (the headers are part of the request)');
   }
+  // The total over all networks: by default ten networks' worth of the per-network limit, so
+  // that fewer networks cannot lock an owner out, and a stricter per-network limit keeps a
+  // total as strict in proportion. One network must never be able to fill it on its own.
+  const perNetwork = e.RATE_LIMIT_LOGIN_ACCOUNT;
+  const loginPerAccountTotal = e.RATE_LIMIT_LOGIN_ACCOUNT_TOTAL ?? { points: perNetwork.points * 10, durationS: perNetwork.durationS };
+  if (loginPerAccountTotal.points <= perNetwork.points || loginPerAccountTotal.points * perNetwork.durationS <= perNetwork.points * loginPerAccountTotal.durationS) {
+    throw new ConfigError(
+      'Invalid configuration:\n  RATE_LIMIT_LOGIN_ACCOUNT_TOTAL must allow more attempts, and at a higher rate, than RATE_LIMIT_LOGIN_ACCOUNT: otherwise one network could fill it and lock the account out everywhere',
+    );
+  }
   const publicUrl = (e.PUBLIC_URL ?? httpUrl(e.HOST, e.PORT)).replace(/\/+$/, '');
   return {
     host: e.HOST,
@@ -294,7 +304,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       enabled: e.RATE_LIMITS === 'on',
       loginPerIp: e.RATE_LIMIT_LOGIN_IP,
       loginPerAccount: e.RATE_LIMIT_LOGIN_ACCOUNT,
-      loginPerAccountTotal: e.RATE_LIMIT_LOGIN_ACCOUNT_TOTAL,
+      loginPerAccountTotal,
       refreshPerIp: e.RATE_LIMIT_REFRESH_IP,
       refreshPerAccount: e.RATE_LIMIT_REFRESH_ACCOUNT,
     },

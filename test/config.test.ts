@@ -26,6 +26,14 @@ describe('loadConfig', () => {
     expect(c.rateLimits.loginPerAccountTotal).toEqual({ points: 50, durationS: 60 });
   });
 
+  it('keeps the per-account total at ten networks\' worth of a stricter per-network limit, and refuses a total one network could fill', () => {
+    expect(loadConfig({ RATE_LIMIT_LOGIN_ACCOUNT: '5/300' }).rateLimits.loginPerAccountTotal).toEqual({ points: 50, durationS: 300 });
+    expect(loadConfig({ RATE_LIMIT_LOGIN_ACCOUNT: '3/60', RATE_LIMIT_LOGIN_ACCOUNT_TOTAL: '4/60' }).rateLimits.loginPerAccountTotal).toEqual({ points: 4, durationS: 60 });
+    for (const total of ['5/60', '3/60', '100/3600']) {
+      expect(() => loadConfig({ RATE_LIMIT_LOGIN_ACCOUNT_TOTAL: total }), total).toThrow(/RATE_LIMIT_LOGIN_ACCOUNT_TOTAL must allow more attempts, and at a higher rate, than RATE_LIMIT_LOGIN_ACCOUNT/);
+    }
+  });
+
   it('takes PUBLIC_URL as given (no trailing slash); without it, http://HOST:PORT, IPv6 in brackets', () => {
     expect(loadConfig({ PUBLIC_URL: 'https://auth.example.com/' })).toMatchObject({ publicUrl: 'https://auth.example.com', publicUrlFromEnv: true });
     expect(loadConfig({ HOST: '::1', PORT: '8080' })).toMatchObject({ publicUrl: 'http://[::1]:8080', publicUrlFromEnv: false });

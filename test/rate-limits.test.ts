@@ -169,6 +169,40 @@ describe('a refund after its window ended', () => {
   });
 });
 
+describe("an account's counts, per client network and in total", () => {
+  const stores = [{ name: 'in memory', open: async () => undefined }, ...(onPostgres ? [{ name: 'shared', open: () => sharedStores(1) }] : [])];
+
+  it.each(stores)('give an attempt one of them refused back to the other, so neither is used up by what the other refused ($name)', async ({ open }) => {
+    const shared = await open();
+    try {
+      const plenty = { points: 1000, durationS: 60 };
+      const limits = new RateLimits(
+        { enabled: true, loginPerIp: plenty, loginPerAccount: { points: 2, durationS: 60 }, loginPerAccountTotal: { points: 3, durationS: 60 }, refreshPerIp: plenty, refreshPerAccount: plenty },
+        shared ? { limiters: shared.stores[0]!.limiters } : {},
+      );
+      const account = `user:${Date.now()}`;
+      const attempt = (ip: string) => limits.consumeAccountAttempt(account, ip);
+      const givenBack = () => new Promise((resolve) => setTimeout(resolve, 100)); // give-backs are not awaited
+      // A network past its own limit adds nothing to the total: another network still gets the third.
+      await attempt('192.0.2.1');
+      await attempt('192.0.2.1');
+      for (let i = 0; i < 3; i++) await expect(attempt('192.0.2.1')).rejects.toBeInstanceOf(RateLimitedError);
+      await givenBack();
+      await attempt('198.51.100.1');
+      // The total is full now: refused from every network, and given back to the network it came from.
+      for (let i = 0; i < 3; i++) await expect(attempt('198.51.100.1')).rejects.toBeInstanceOf(RateLimitedError);
+      await givenBack();
+      // Once the total has room again (here: as many points given back as it holds over one),
+      // that network has used one attempt of its two, not four.
+      for (let i = 0; i < 5; i++) await limits.refund('login:account-total', account);
+      await attempt('198.51.100.1');
+      await expect(attempt('198.51.100.1')).rejects.toBeInstanceOf(RateLimitedError);
+    } finally {
+      await shared?.close();
+    }
+  });
+});
+
 /** `count` shared stores on one fresh, migrated database (as `count` instances would have); close() drops it. */
 async function sharedStores(count: number): Promise<{ stores: SharedRateLimitStore[]; close: () => Promise<void> }> {
   const database = await testDatabase();
@@ -194,7 +228,7 @@ function limitsOf(limit: RateLimit, store?: SharedRateLimitStore): RateLimits {
 }
 
 describe('rate limits when the PostgreSQL server cannot be reached', () => {
-  it('still limit, per instance, with the in-memory insurance limiter, and report each count made there', async () => {
+  it('still limit, per instance, with the in-memory insurance limiter, and report each attempt counted there (not refunds)', async () => {
     const fellBack: string[] = [];
     const store = SharedRateLimitStore.open('postgres://gatehouse@127.0.0.1:1/unreachable', { onFallback: (bucket) => fellBack.push(bucket) });
     try {
@@ -202,11 +236,11 @@ describe('rate limits when the PostgreSQL server cannot be reached', () => {
       await limits.consume('login:account', 'user:1');
       await limits.consume('login:ip', '192.0.2.1');
       await limits.consume('login:account', 'user:1');
-      await limits.refund('login:account', 'user:1'); // given back in memory too
+      await limits.refund('login:account', 'user:1'); // given back in memory too, and not reported
       await limits.consume('login:account', 'user:1');
       await expect(limits.consume('login:account', 'user:1')).rejects.toBeInstanceOf(RateLimitedError);
       await limits.consume('login:account', 'user:2'); // other keys are unaffected
-      expect(fellBack).toEqual(['login:account', 'login:ip', 'login:account', 'login:account', 'login:account', 'login:account', 'login:account']);
+      expect(fellBack).toEqual(['login:account', 'login:ip', 'login:account', 'login:account', 'login:account', 'login:account']);
     } finally {
       await store.close();
     }

@@ -99,19 +99,23 @@ export class RateLimits {
    * limit, still bounds guessing from many networks at once, and locking an owner out takes
    * that many networks at once.
    *
-   * An attempt refused by its network's limit is given back to the total, so that a single
-   * network past its limit adds nothing to it, however many attempts it sends. Both counts go
-   * out together (one statement on a shared store; see SharedRateLimitStore).
+   * An attempt refused by one of the two is given back to the other: one refused by its
+   * network's limit to the total, so that a single network past its limit adds nothing to it
+   * however many attempts it sends; one refused by the total to its network, so that an owner
+   * retrying while the total is full does not also use up their own network's attempts for
+   * the next window. Both counts go out together (one statement on a shared store; see
+   * SharedRateLimitStore), and a give-back travels with a later count, so for a few
+   * milliseconds the other counter is one too high: a stricter limit, never a looser one.
    */
   async consumeAccountAttempt(account: string, ip: string, opts: { unreported?: boolean } = {}): Promise<void> {
+    const networkKey = accountFromNetwork(account, ip);
     const [fromNetwork, total] = await Promise.allSettled([
-      this.consume('login:account', accountFromNetwork(account, ip), opts),
+      this.consume('login:account', networkKey, opts),
       this.consume('login:account-total', account, opts),
     ]);
-    if (fromNetwork.status === 'rejected') {
-      if (total.status === 'fulfilled') void this.refund('login:account-total', account);
-      throw fromNetwork.reason;
-    }
+    if (fromNetwork.status === 'rejected' && total.status === 'fulfilled') void this.refund('login:account-total', account);
+    if (total.status === 'rejected' && fromNetwork.status === 'fulfilled') void this.refund('login:account', networkKey);
+    if (fromNetwork.status === 'rejected') throw fromNetwork.reason;
     if (total.status === 'rejected') throw total.reason;
   }
 

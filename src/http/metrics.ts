@@ -56,7 +56,7 @@ export class Metrics implements AuthEvents {
   readonly #rateLimited = this.#counter('gatehouse_rate_limited_total', 'Requests refused by a rate limit, by bucket.', ['bucket']);
   readonly #rateLimitFallbacks = this.#counter(
     'gatehouse_rate_limit_fallbacks_total',
-    "Rate-limit attempts and refunds counted in this instance's memory because the shared counters (PostgreSQL) failed or did not answer in time, by bucket: while it grows, limits hold per instance only.",
+    "Rate-limit attempts counted in this instance's memory because the shared counters (PostgreSQL) failed or did not answer in time, by bucket: while it grows, limits hold per instance only.",
     ['bucket'],
   );
   readonly #revoked = this.#counter('gatehouse_sessions_revoked_total', 'Sessions revoked, by reason.', ['reason']);

@@ -18,8 +18,11 @@
 // When the server cannot be reached (or answers slower than STORE_TIMEOUT_MS), each bucket
 // falls back to an in-memory limiter with the same limits (as rate-limiter-flexible's
 // insurance limiter does): limits stay on, but per instance, until the server is back. Each
-// attempt or refund counted that way is reported (onFallback: a metric), so that operators
-// see when limits have quietly become per instance.
+// attempt counted that way is reported (onFallback: a metric), so that operators see when
+// limits have quietly become per instance. Refunds are not: which ones happen depends on the
+// account (the spellings of a real account share its counters, an unknown login's do not;
+// see RateLimits.consumeAccountAttempt), so counting them would tell a metrics reader which
+// accounts exist, and the attempts already show the outage.
 // Failing closed would buy nothing: a login needs the database anyway, and refusing every
 // refresh during a blip would log everyone out. Failing open would make every outage an open
 // door for guessing.
@@ -54,7 +57,7 @@ export class SharedRateLimitStore {
     this.#sweeper = setInterval(() => void this.sweep().catch(() => undefined), SWEEP_EVERY_MS).unref();
   }
 
-  /** `onFallback` hears of every attempt or refund counted in memory because the server failed. */
+  /** `onFallback` hears of every attempt counted in memory because the server failed (not of refunds: see above). */
   static open(url: string, opts: { onFallback?: (bucket: RateLimitBucket) => void } = {}): SharedRateLimitStore {
     const pool = new pg.Pool({
       connectionString: url,
@@ -258,7 +261,7 @@ class SharedLimiter implements Limiter {
     try {
       return await this.counts.addLater(`${this.bucket}:${key}`, -points, this.limit.durationS * 1000);
     } catch {
-      if (!this.counts.closed) this.fellBack();
+      // Not reported: see the top of this file.
       return this.#insurance.reward(key, points);
     }
   }
