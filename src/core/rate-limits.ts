@@ -1,8 +1,9 @@
 // Fixed-window rate limits per client IP and per account, on every credential-checking
 // route, backed by rate-limiter-flexible. Failed logins count per account twice: from each
-// client network, and from all of them together (see consumeAccountAttempt). Where the counters live is the composition root's
-// choice (a LimiterFactory): in this process's memory on the embedded database (one process),
-// in PostgreSQL on a database server, so that every instance counts against the same limits.
+// client network, and from all of them together (see consumeAccountAttempt). Where the
+// counters live is the composition root's choice (a LimiterFactory): in this process's memory
+// on the embedded database (one process), in PostgreSQL on a database server, so that every
+// instance counts against the same limits.
 //
 // Keys are hashed before they reach any store: the counters never hold a username, email or
 // IP address in clear, and every key has the same small size however long the login was.
@@ -96,8 +97,8 @@ export class RateLimits {
    * would keep the account's owner locked out from everywhere (OWASP Authentication Cheat
    * Sheet: lockout as denial of service). Now an address can only use up the attempts of its
    * own network; the owner elsewhere still logs in. The total, set well above the per-network
-   * limit, still bounds guessing from many networks at once, and locking an owner out takes
-   * that many networks at once.
+   * limit (ten times by default), still bounds guessing from many networks at once, and
+   * locking an owner out everywhere takes that many networks at once.
    *
    * An attempt refused by one of the two is given back to the other: one refused by its
    * network's limit to the total, so that a single network past its limit adds nothing to it
