@@ -5,7 +5,7 @@
 // exec() (as migrations make) does not break a statement prepared before it.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, refusedByServer, refusedOverItsRows, type Database, type Queryable } from '../src/store/database.js';
-import { testDatabase } from './helpers/gatehouse.js';
+import { pgliteTemplate, testDatabase } from './helpers/gatehouse.js';
 
 const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
 
@@ -18,7 +18,9 @@ describe(`the database (${onPostgres ? 'PostgreSQL' : 'PGlite'})`, () => {
     const database = await testDatabase();
     drop = database.drop;
     url = database.url;
-    db = await openDatabase(onPostgres ? { kind: 'postgres', url: database.url, timeoutMs: 10_000 } : { kind: 'pglite-memory' });
+    db = await openDatabase(
+      onPostgres ? { kind: 'postgres', url: database.url, timeoutMs: 10_000 } : { kind: 'pglite-memory', startFrom: pgliteTemplate() },
+    );
     await db.exec(`CREATE TABLE things (id int PRIMARY KEY, name text, at timestamptz, tags text[], data jsonb, ok boolean)`);
   });
 

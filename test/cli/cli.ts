@@ -1,9 +1,14 @@
-// Runs the admin command line as users do (`node src/cli/bin.js`, what the package's bin
-// points at) against a database the test owns, and starts servers on the same data.
-import { spawn, type ChildProcess } from 'node:child_process';
+// Runs the admin command line against a database the test owns, and starts servers on the
+// same data. A command runs in this process (`run`, what src/cli/bin.js calls) unless what is
+// tested is the process itself: its exit status, a terminal, the lock between processes. A
+// spawned command costs about 5 s of CPU (tsx, compiling PGlite), one in-process about 1 s.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { inject } from 'vitest';
+import { run } from '../../src/cli/main.js';
 import { startTestServer, testDatabase, type TestServer } from '../helpers/gatehouse.js';
 
 export interface CliResult {
@@ -22,14 +27,44 @@ export async function cliDatabase(): Promise<{ env: Record<string, string>; shar
     return { env: { DATABASE_URL: db.url, SEED_DEMO: 'true' }, shared: true, drop: db.drop };
   }
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-cli-'));
+  // The fresh cluster test/global-setup.ts made, so that the first open skips initdb (a few
+  // seconds); test/persistence.test.ts starts on an empty DATA_DIR.
+  const template = inject('pgliteTemplate');
+  if (template) execFileSync('tar', ['-xf', template, '-C', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
   return { env: { DATABASE_URL: '', DATA_DIR: dir, SEED_DEMO: 'true' }, shared: false, drop: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /** The whole environment of a command line run: `env`, plus PATH and HOME. */
 const childEnv = (env: Record<string, string>) => ({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'test', ...env });
 
-/** `gatehouse <args>` with only the given environment (plus PATH and HOME), and `input` on stdin. */
-export function gatehouse(args: string[], env: Record<string, string> = {}, input = ''): Promise<CliResult> {
+/** A stream that appends what is written to it to `out`. */
+const collect = (out: (text: string) => void) =>
+  new Writable({
+    decodeStrings: false,
+    write(chunk: string | Buffer, _encoding, done) {
+      out(chunk.toString());
+      done();
+    },
+  });
+
+/**
+ * `gatehouse <args>` in this process, with only the given environment (plus PATH and HOME),
+ * and `input` on a standard input that is a pipe.
+ */
+export async function gatehouse(args: string[], env: Record<string, string> = {}, input = ''): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const code = await run(args, {
+    stdout: collect((t) => (stdout += t)),
+    stderr: collect((t) => (stderr += t)),
+    stdin: Readable.from(input ? [Buffer.from(input)] : []) as NodeJS.ReadStream,
+    env: childEnv(env),
+  });
+  return { code, stdout, stderr };
+}
+
+/** As `gatehouse`, in a process of its own: `node src/cli/bin.js <args>`, what the package's bin runs. */
+export function gatehouseProcess(args: string[], env: Record<string, string> = {}, input = ''): Promise<CliResult> {
   const child = spawn(process.execPath, ['src/cli/bin.js', ...args], {
     env: childEnv(env),
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -1,8 +1,8 @@
 // The command line's help and its refusal of bad arguments (exit 2, one line and a hint),
-// none of which opens a database.
+// none of which opens a database; and the command line as a process of its own.
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { gatehouse, gatehouseOnTerminal } from './cli.js';
+import { cliDatabase, gatehouse, gatehouseOnTerminal, gatehouseProcess, json } from './cli.js';
 
 describe('gatehouse --help', () => {
   it('runs through the package bin with npx and lists every command', async () => {
@@ -104,4 +104,29 @@ describe('bad arguments: exit 2, one line saying what, and where the help is', (
     expect(r.stderr).toContain('KEY_ROTATION_DELAY_S must be a whole number of seconds from 310');
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
+});
+
+// The other tests run commands in the test's process; this is what src/cli/bin.js adds.
+describe('as a process (src/cli/bin.js)', () => {
+  it('exits with the status of the command (0, 1, 2), having closed the database, and reads a password from a pipe', async () => {
+    const db = await cliDatabase();
+    try {
+      const password = 'process piped passphrase';
+      const created = await gatehouseProcess(['users', 'create', '--username', 'piped', '--email', 'piped@example.com', '--password-stdin', '--json'], db.env, `${password}\n`);
+      expect(created).toMatchObject({ code: 0, stderr: '' });
+      expect(json<{ user: { username: string } }>(created).user.username).toBe('piped');
+      expect(created.stdout).not.toContain(password);
+      // It ended on its own (no database connection, pool or lock heartbeat kept it up), and
+      // what it wrote is there for the next command.
+      expect(json(await gatehouse(['users', 'list', '--page-size', '1', '--json'], db.env))).toMatchObject({ total: 31 });
+      expect(await gatehouseProcess(['users', 'delete', 'nobody'], db.env)).toEqual({ code: 1, stdout: '', stderr: 'gatehouse: no user "nobody"\n' });
+      expect(await gatehouseProcess(['users', 'rename'], db.env)).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: `gatehouse: unknown command "users rename"\nRun 'gatehouse users --help' for usage.\n`,
+      });
+    } finally {
+      await db.drop();
+    }
+  }, 120_000);
 });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dummyjsonLogin, dummyjsonMe } from '../../generated/client/sdk.gen.js';
 import { bearer } from '../helpers/dummyjson.js';
 import { startTestServer } from '../helpers/gatehouse.js';
-import { cliDatabase, gatehouse, json, withServer } from './cli.js';
+import { cliDatabase, gatehouse, gatehouseProcess, json, withServer } from './cli.js';
 
 const PASSWORD = 'correct horse battery staple';
 let db: Awaited<ReturnType<typeof cliDatabase>>;
@@ -92,11 +92,14 @@ describe('gatehouse users', () => {
   }, 240_000);
 });
 
+// The lock is between processes: these commands run in processes of their own.
 describe.skipIf(!!process.env.TEST_DATABASE_URL)('the embedded database', () => {
+  const cliProcess = (args: string[]) => gatehouseProcess(args, db.env);
+
   it('is refused (exit 1, with advice) while a server holds the same DATA_DIR', async () => {
     const t = await startTestServer(db.env);
     try {
-      const r = await cli(['users', 'list']);
+      const r = await cliProcess(['users', 'list']);
       expect(r.code).toBe(1);
       expect(r.stdout).toBe('');
       expect(r.stderr).toBe(
@@ -106,19 +109,19 @@ describe.skipIf(!!process.env.TEST_DATABASE_URL)('the embedded database', () => 
     } finally {
       await t.close();
     }
-    expect((await cli(['users', 'list', '--page-size', '1'])).code).toBe(0);
+    expect((await cliProcess(['users', 'list', '--page-size', '1'])).code).toBe(0);
   }, 120_000);
 
   it('takes over a lock left by a process that is gone, also when its pid was reused by this one', async () => {
     const lock = join(db.env.DATA_DIR!, 'gatehouse.pid');
     await writeFile(lock, '999999999 1700000000000\n'); // no such process
-    expect((await cli(['users', 'list', '--page-size', '1'])).code).toBe(0);
+    expect((await cliProcess(['users', 'list', '--page-size', '1'])).code).toBe(0);
     // A container restarted on the same volume: the last server was pid 1 too, started earlier.
     await writeFile(lock, `${process.pid} 1700000000000\n`);
     const t = await startTestServer(db.env);
     try {
       expect((await readFile(lock, 'utf8')).split(' ')[0]).toBe(String(process.pid));
-      expect((await cli(['users', 'list'])).code).toBe(1); // now really held
+      expect((await cliProcess(['users', 'list'])).code).toBe(1); // now really held
     } finally {
       await t.close();
     }

@@ -56,7 +56,7 @@ export async function testDatabase(): Promise<{ url: string; drop(): Promise<voi
 
 let template: Blob | undefined;
 /** The fresh cluster test/global-setup.ts dumped, read once per test file. */
-function pgliteTemplate(): Blob | undefined {
+export function pgliteTemplate(): Blob | undefined {
   const file = inject('pgliteTemplate');
   if (!file) return undefined;
   template ??= new Blob([readFileSync(file)]);
