@@ -78,6 +78,14 @@ export async function startGatehouse(config: Config, opts: { clock?: Clock; logg
   if (config.production && !config.keyEncryptionKey) {
     logger.warn('the private signing keys are stored unencrypted in the database: set KEY_ENCRYPTION_KEY (README, Deploying)');
   }
+  if (config.trustProxy === true) {
+    // Express then takes the left-most X-Forwarded-For entry. A balancer that appends to the
+    // header (most do) leaves in front whatever the client sent, so the client picks the
+    // address every per-IP limit and COCART_BIND_IP sees.
+    logger.warn(
+      'TRUST_PROXY=true takes each client address from the left-most X-Forwarded-For entry, which the client writes unless every proxy replaces the header: set the number of proxies in front (e.g. 1) or their addresses (README, Deploying)',
+    );
+  }
   app = createApp(services, logger, { isDraining: () => draining });
   for (const answer of early.splice(0)) answer();
   if (!portDecidesUrl) {

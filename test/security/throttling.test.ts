@@ -11,9 +11,11 @@
 // The server trusts X-Forwarded-For here, so each attempt can come from an address of the
 // test's choosing: the per-account limits are shown to hold across addresses of one network and
 // across networks, and the per-IP limit across accounts.
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '../../generated/client/client/index.js';
 import { cocartLogin, dummyjsonLogin, mahoToken, oauthToken } from '../../generated/client/sdk.gen.js';
+import { createLogger } from '../../src/http/logging.js';
 import { cocartError } from '../helpers/cocart.js';
 import { startTestServer, type TestServer } from '../helpers/gatehouse.js';
 import { mahoError } from '../helpers/maho.js';
@@ -300,5 +302,54 @@ describe('per-IP limits and what X-Forwarded-For may carry', () => {
     results.slice(IP_LIMIT).forEach((result, i) => expectLimited(route, result, junk[IP_LIMIT + i]!));
     // A real address is not among them.
     expect((await route.attempt(t.client, freshIp(), `junk-other-${nextAddress}`, 'wrong-secret')).response.status).toBe(route.refused.status);
+  });
+});
+
+describe('TRUST_PROXY', () => {
+  // A balancer that appends to X-Forwarded-For, as most do: whatever the client sent comes first.
+  const route = ROUTES[0]!;
+  const throughBalancer = (forged: string, seen: string) => `${forged}, ${seen}`;
+
+  it('as a hop count, counts the address the balancer saw, not the entries the client put before it', async () => {
+    const proxied = await startTestServer({ RATE_LIMITS: 'on', RATE_LIMIT_LOGIN_IP: `${IP_LIMIT}/${WINDOW_S}`, TRUST_PROXY: '1' });
+    try {
+      const seen = freshIp();
+      const results = [];
+      for (let i = 0; i <= IP_LIMIT; i++) {
+        results.push(await route.attempt(proxied.client, throughBalancer(`203.0.113.${i + 1}`, seen), `hop-${i}-${nextAddress}`, 'wrong-secret'));
+      }
+      expect(results.slice(0, IP_LIMIT).map((r) => r.response.status)).toEqual(Array(IP_LIMIT).fill(route.refused.status));
+      expectLimited(route, results[IP_LIMIT]!, 'forged entries in front');
+    } finally {
+      await proxied.close();
+    }
+  });
+
+  it('as true, is warned about at start, since it counts the left-most entry, which the client writes', async () => {
+    const warnings = async (trustProxy: string) => {
+      const lines: string[] = [];
+      const sink = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          lines.push(...chunk.toString().split('\n').filter(Boolean));
+          done();
+        },
+      });
+      const started = await startTestServer({ TRUST_PROXY: trustProxy }, { logger: createLogger('warn', sink) });
+      await started.close();
+      return lines.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.msg.includes('TRUST_PROXY'));
+    };
+    expect(await warnings('true')).toEqual([
+      expect.objectContaining({
+        level: 40,
+        msg: 'TRUST_PROXY=true takes each client address from the left-most X-Forwarded-For entry, which the client writes unless every proxy replaces the header: set the number of proxies in front (e.g. 1) or their addresses (README, Deploying)',
+      }),
+    ]);
+    for (const safer of ['1', '10.0.0.0/8', 'false']) expect(await warnings(safer), safer).toEqual([]);
+    // What it warns of: through an appending balancer, each forged entry is a client of its own.
+    const seen = freshIp();
+    for (let i = 0; i <= IP_LIMIT; i++) {
+      const result = await route.attempt(t.client, throughBalancer(freshIp(), seen), `left-${i}-${nextAddress}`, 'wrong-secret');
+      expect(result.response.status, `forged entry ${i + 1}`).toBe(route.refused.status);
+    }
   });
 });
