@@ -106,7 +106,7 @@ function list(k: Kind): Command {
   };
 }
 
-const REF_HELP = (k: Kind) => `  <${k.kind === 'api_client' ? 'client' : 'api-user'}>  ${k.kind === 'api_client' ? 'client_id' : 'username'}, or id when no name matches`;
+const REF_HELP = (k: Kind) => `  <${k.kind === 'api_client' ? 'client' : 'api-user'}>  ${k.kind === 'api_client' ? 'client_id' : 'username'} or id; refused when it is one's name and another's id`;
 
 function setActive(k: Kind, active: boolean): Command {
   const name = active ? 'activate' : 'deactivate';

@@ -2,7 +2,7 @@
 // shown: no token, refresh token or hash.
 import type { SessionSummary } from '../store/sessions.js';
 import { escapeControls, iso, OperationFailed, table, type Command, type Group } from './command.js';
-import { findUser } from './users.js';
+import { findUser, USER_ARG } from './users.js';
 
 function stateOf(s: SessionSummary, now: number): string {
   if (s.revokedAt) return `revoked (${s.revokedReason ?? 'unknown'})`;
@@ -13,7 +13,7 @@ const list: Command = {
   name: 'list',
   summary: "list a user's sessions, newest first",
   usage: '<user> [--json]',
-  details: `  <user>   username, or id when no username matches
+  details: `  ${USER_ARG}
 
 Shows each session's id, audience (the dialect it was opened in), the OAuth client it was
 issued to (if any), creation, expiry, revocation, IP address and User-Agent; never token
@@ -54,7 +54,7 @@ const revokeAll: Command = {
   name: 'revoke-all',
   summary: "revoke every live session of a user, in every dialect",
   usage: '<user> [--json]',
-  details: `  <user>   username, or id when no username matches
+  details: `  ${USER_ARG}
 
 The user can still log in again; deactivate them to stop that.
 

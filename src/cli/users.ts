@@ -25,7 +25,8 @@ export async function findUser(ctx: Context, ref: string): Promise<User> {
   return user;
 }
 
-const USER_ARG = `<user>     username, or id when no username matches`;
+/** Help for a <user> argument (see Accounts.find). */
+export const USER_ARG = `<user>     username or id; refused when it is one user's username and another's id`;
 
 const create: Command = {
   name: 'create',

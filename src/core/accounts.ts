@@ -115,11 +115,23 @@ export class Accounts {
     return deleted;
   }
 
-  /** A user by username, or by id when no username matches (administration). */
+  /**
+   * A user by username or by id (administration). What is one user's username and another's id
+   * is refused (AdminError conflict), not resolved either way: anyone may register the username
+   * "42", and an operator deactivating user 42 or revoking their sessions must not act on that
+   * account instead.
+   */
   async find(usernameOrId: string): Promise<User | undefined> {
     const byName = await this.users.findByUsername(usernameOrId);
-    if (byName || !/^\d{1,9}$/.test(usernameOrId)) return byName;
-    return this.users.findById(Number(usernameOrId));
+    const byId = /^\d{1,9}$/.test(usernameOrId) ? await this.users.findById(Number(usernameOrId)) : undefined;
+    if (byName && byId && byName.id !== byId.id) {
+      throw new AdminError(
+        AdminErrorCode.Conflict,
+        `${JSON.stringify(usernameOrId)} is the username of user ${byName.id} and the id of user ${byId.id} (${JSON.stringify(byId.username)}): ` +
+          `name user ${byName.id} by id, or user ${byId.id} by username`,
+      );
+    }
+    return byName ?? byId;
   }
 
   /**

@@ -164,16 +164,23 @@ export class ServicePrincipals {
     return this.store.findById(id);
   }
 
-  /** A principal of `kind` by name (client_id or username), or by id when no name matches. */
+  /**
+   * A principal of `kind` by name (client_id or username) or by id. What is one principal's
+   * name and another's id is refused (AdminError conflict), as for users (Accounts.find).
+   */
   async find(kind: ServiceKind, nameOrId: string): Promise<ServicePrincipal | undefined> {
-    const byName = nameOrId.includes('\0') ? undefined : await this.store.findByName(kind, nameOrId);
-    if (byName) {
-      const { secretHash: _secret, ...principal } = byName;
-      return principal;
+    const found = nameOrId.includes('\0') ? undefined : await this.store.findByName(kind, nameOrId);
+    const byName = found && (({ secretHash: _secret, ...principal }) => principal)(found);
+    const other = /^\d{1,9}$/.test(nameOrId) ? await this.store.findById(Number(nameOrId)) : undefined;
+    const byId = other?.kind === kind ? other : undefined;
+    if (byName && byId && byName.id !== byId.id) {
+      throw new AdminError(
+        AdminErrorCode.Conflict,
+        `${JSON.stringify(nameOrId)} is the name of ${kind === 'api_client' ? 'API client' : 'API user'} ${byName.id} and the id of ${byId.id} (${JSON.stringify(byId.name)}): ` +
+          `name ${byName.id} by id, or ${byId.id} by name`,
+      );
     }
-    if (!/^\d{1,9}$/.test(nameOrId)) return undefined;
-    const byId = await this.store.findById(Number(nameOrId));
-    return byId?.kind === kind ? byId : undefined;
+    return byName ?? byId;
   }
 
   /** Deletes a principal; its sessions go with it (ON DELETE CASCADE), so its tokens die at once. */

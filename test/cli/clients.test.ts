@@ -110,4 +110,18 @@ describe('gatehouse clients and api-users', () => {
       expect(await listStatus(t.client, again.data!.token)).toBe(403); // customers/delete only
     });
   }, 240_000);
+
+  it("refuses a <name> that is one API user's name and another's id, rather than act on either", async () => {
+    // demo-api is API user 2.
+    const created = await cli(['api-users', 'create', '--username', '2', '--permission', 'customers/read', '--json']);
+    expect(created).toMatchObject({ code: 0, stderr: '' });
+    const named2 = json<{ id: number }>(created).id;
+    expect(await cli(['api-users', 'deactivate', '2'])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `gatehouse: "2" is the name of API user ${named2} and the id of 2 ("demo-api"): name ${named2} by id, or 2 by name\n`,
+    });
+    expect(await cli(['api-users', 'deactivate', String(named2)])).toMatchObject({ code: 0 });
+    expect((await cli(['api-users', 'list'])).stdout).toMatch(/\n2 +demo-api +active /);
+  }, 60_000);
 });

@@ -90,6 +90,27 @@ describe('gatehouse users', () => {
       expect((await dummyjsonLogin({ client: t.client, body: { username: 'bob', password: 'bobs long password' } })).response.status).toBe(400);
     });
   }, 240_000);
+
+  it("refuses a <user> that is one user's username and another's id, rather than act on either", async () => {
+    // Anyone may register the username "3"; an operator naming user 3 must not reach that account.
+    const created = await cli(['users', 'create', '--username', '3', '--email', 'three@example.com', '--password-stdin', '--json'], PASSWORD);
+    expect(created).toMatchObject({ code: 0, stderr: '' });
+    const squatter = json<{ user: { id: number } }>(created).user.id;
+    const message = `"3" is the username of user ${squatter} and the id of user 3 ("sophiab"): name user ${squatter} by id, or user 3 by username`;
+    for (const args of [['users', 'deactivate', '3'], ['users', 'delete', '3'], ['sessions', 'revoke-all', '3'], ['sessions', 'list', '3']]) {
+      expect(await cli(args), args.join(' ')).toEqual({ code: 1, stdout: '', stderr: `gatehouse: ${message}\n` });
+    }
+    const refused = await cli(['users', 'deactivate', '3', '--json']);
+    expect(refused).toMatchObject({ code: 1, stdout: '' });
+    expect(JSON.parse(refused.stderr)).toEqual({ error: 'conflict', message });
+    // Neither was touched; each is reached by its other name.
+    const states = async () =>
+      json<{ users: Array<{ id: number; active: boolean }> }>(await cli(['users', 'list', '--page-size', '1000', '--json'])).users.filter((u) => u.id === 3 || u.id === squatter);
+    expect(await states()).toEqual([{ id: 3, active: true }, { id: squatter, active: true }].map((u) => expect.objectContaining(u)));
+    expect(json(await cli(['users', 'deactivate', String(squatter), '--json']))).toMatchObject({ user: { id: squatter, username: '3', active: false } });
+    expect(json(await cli(['sessions', 'list', 'sophiab', '--json']))).toMatchObject({ user: { id: 3, username: 'sophiab' } });
+    expect(await states()).toEqual([{ id: 3, active: true }, { id: squatter, active: false }].map((u) => expect.objectContaining(u)));
+  }, 120_000);
 });
 
 // The lock is between processes: these commands run in processes of their own.
