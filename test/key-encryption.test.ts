@@ -46,8 +46,8 @@ function expectSealed(row: { kid: string; privateJwk: Record<string, unknown>; t
 
 const meStatus = async (t: TestServer, token: string) => (await dummyjsonMe({ client: t.client, headers: bearer(token) })).response.status;
 
-// Each test starts several servers on an on-disk PGlite (initdb included), which takes a while
-// when other test files run beside it.
+// Each test starts several servers on an on-disk PGlite, which takes a while when other test
+// files run beside it.
 describe('KEY_ENCRYPTION_KEY', { timeout: 120_000 }, () => {
   it('seals every private key in the database; tokens verify after a restart with the same key', async () => {
     const env = { ...(await database()), KEY_ENCRYPTION_KEY: newKey() };

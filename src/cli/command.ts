@@ -39,6 +39,8 @@ export interface Context {
   warn(message: string): void;
   /** Standard input, for --password-stdin. */
   stdin: NodeJS.ReadStream;
+  /** Standard error, where a password prompt goes. */
+  stderr: NodeJS.WritableStream;
 }
 
 type Values = Record<string, string | boolean | string[] | undefined>;

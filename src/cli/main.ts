@@ -77,6 +77,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     // Set from the arguments as parsed, once it is known which command reads them.
     json: false,
     stdin: io.stdin,
+    stderr: io.stderr,
     async services() {
       // Unless DATABASE_TIMEOUT_MS is set, an operator's command waits for the database as
       // long as it takes: a purge of a large table may run longer than any request should.

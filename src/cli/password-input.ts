@@ -9,9 +9,9 @@ export async function readPasswordFromStdin(stdin: NodeJS.ReadStream): Promise<s
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
-/** Asks for a password on the terminal without echoing it. */
-export function promptPassword(stdin: NodeJS.ReadStream, question: string): Promise<string> {
-  process.stderr.write(question);
+/** Asks for a password on the terminal without echoing it; the prompt goes to `out`. */
+export function promptPassword(stdin: NodeJS.ReadStream, out: NodeJS.WritableStream, question: string): Promise<string> {
+  out.write(question);
   stdin.setRawMode(true);
   stdin.setEncoding('utf8');
   stdin.resume();
@@ -21,7 +21,7 @@ export function promptPassword(stdin: NodeJS.ReadStream, question: string): Prom
       stdin.off('data', onData);
       stdin.setRawMode(false);
       stdin.pause();
-      process.stderr.write('\n');
+      out.write('\n');
     };
     const onData = (chunk: string) => {
       for (const ch of chunk) {
@@ -41,8 +41,8 @@ export function promptPassword(stdin: NodeJS.ReadStream, question: string): Prom
   });
 }
 
-/** The new password for a command: --password-stdin, or asked twice on a terminal. */
-export async function newPassword(stdin: NodeJS.ReadStream, fromStdin: boolean, path: string): Promise<string> {
+/** The new password for a command: --password-stdin, or asked twice on a terminal (prompts on `out`). */
+export async function newPassword(stdin: NodeJS.ReadStream, out: NodeJS.WritableStream, fromStdin: boolean, path: string): Promise<string> {
   if (fromStdin) {
     // On a terminal, stdin would echo the password as it is typed and keep it on screen.
     if (stdin.isTTY) throw new UsageError('--password-stdin reads the password from a pipe or file, and standard input is a terminal: leave the option out to be asked for it without echo', path);
@@ -51,8 +51,8 @@ export async function newPassword(stdin: NodeJS.ReadStream, fromStdin: boolean, 
   if (!stdin.isTTY) {
     throw new UsageError('no password: pipe it with --password-stdin, or run in a terminal to be asked for it', path);
   }
-  const first = await promptPassword(stdin, 'Password: ');
-  const again = await promptPassword(stdin, 'Password (again): ');
+  const first = await promptPassword(stdin, out, 'Password: ');
+  const again = await promptPassword(stdin, out, 'Password (again): ');
   if (first !== again) throw new OperationFailed('the two passwords differ');
   return first;
 }

@@ -58,7 +58,7 @@ Example:
     const email = requiredOption(v, 'email', path);
     const role = (v.role as string | undefined) ?? 'user';
     if (!(ROLES as readonly string[]).includes(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`, path);
-    const password = await newPassword(ctx.stdin, v['password-stdin'] === true, path);
+    const password = await newPassword(ctx.stdin, ctx.stderr, v['password-stdin'] === true, path);
     const user = await (await ctx.services()).accounts.create({
       username,
       email,

@@ -9,7 +9,7 @@ import { passwordWeakness } from './password-policy.js';
 import type { PasswordHasher } from './passwords.js';
 import type { RateLimits } from './rate-limits.js';
 import type { ClientInfo, Sessions } from './sessions.js';
-import { ROLES, type Role, type User } from './users.js';
+import { isStoredId, ROLES, type Role, type User } from './users.js';
 
 export class Accounts {
   constructor(
@@ -123,7 +123,7 @@ export class Accounts {
    */
   async find(usernameOrId: string): Promise<User | undefined> {
     const byName = await this.users.findByUsername(usernameOrId);
-    const byId = /^\d{1,9}$/.test(usernameOrId) ? await this.users.findById(Number(usernameOrId)) : undefined;
+    const byId = isStoredId(usernameOrId) ? await this.users.findById(Number(usernameOrId)) : undefined;
     if (byName && byId && byName.id !== byId.id) {
       throw new AdminError(
         AdminErrorCode.Conflict,

@@ -11,6 +11,7 @@ import { isPermission } from './permissions.js';
 import { accountFromNetwork, type RateLimits } from './rate-limits.js';
 import { sha256Hex } from './secrets.js';
 import type { ClientInfo } from './sessions.js';
+import { isStoredId } from './users.js';
 
 export type ServiceKind = 'api_client' | 'api_user';
 
@@ -171,12 +172,12 @@ export class ServicePrincipals {
   async find(kind: ServiceKind, nameOrId: string): Promise<ServicePrincipal | undefined> {
     const found = nameOrId.includes('\0') ? undefined : await this.store.findByName(kind, nameOrId);
     const byName = found && (({ secretHash: _secret, ...principal }) => principal)(found);
-    const other = /^\d{1,9}$/.test(nameOrId) ? await this.store.findById(Number(nameOrId)) : undefined;
+    const other = isStoredId(nameOrId) ? await this.store.findById(Number(nameOrId)) : undefined;
     const byId = other?.kind === kind ? other : undefined;
     if (byName && byId && byName.id !== byId.id) {
       throw new AdminError(
         AdminErrorCode.Conflict,
-        `${JSON.stringify(nameOrId)} is the name of ${kind === 'api_client' ? 'API client' : 'API user'} ${byName.id} and the id of ${byId.id} (${JSON.stringify(byId.name)}): ` +
+        `${JSON.stringify(nameOrId)} is the name of ${kind === 'api_client' ? 'API client' : 'API user'} ${byName.id} and the id of ${kind === 'api_client' ? 'API client' : 'API user'} ${byId.id} (${JSON.stringify(byId.name)}): ` +
           `name ${byName.id} by id, or ${byId.id} by name`,
       );
     }

@@ -54,13 +54,39 @@ const collect = (out: (text: string) => void) =>
 export async function gatehouse(args: string[], env: Record<string, string> = {}, input = ''): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
-  const code = await run(args, {
-    stdout: collect((t) => (stdout += t)),
-    stderr: collect((t) => (stderr += t)),
-    stdin: Readable.from(input ? [Buffer.from(input)] : []) as NodeJS.ReadStream,
-    env: childEnv(env),
-  });
-  return { code, stdout, stderr };
+  // What a process of its own would also have shown: warnings on its stderr, and anything left
+  // open that would keep it from exiting.
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(`(node) ${w.name}: ${w.message}\n`);
+  process.on('warning', onWarning);
+  const before = process.getActiveResourcesInfo();
+  let code: number;
+  try {
+    code = await run(args, {
+      stdout: collect((t) => (stdout += t)),
+      stderr: collect((t) => (stderr += t)),
+      stdin: Readable.from(input ? [Buffer.from(input)] : []) as NodeJS.ReadStream,
+      env: childEnv(env),
+    });
+    await new Promise((resolve) => setImmediate(resolve)); // a warning is emitted on a later tick
+  } finally {
+    process.off('warning', onWarning);
+  }
+  const left = await leftOpen(before);
+  if (left.length > 0) throw new Error(`gatehouse ${args.join(' ')} left open ${left.join(', ')}: as a process of its own it would not exit`);
+  return { code, stdout, stderr: stderr + warnings.join('') };
+}
+
+/** Resources (by type) keeping the event loop alive now that were not before, after a moment to close. */
+async function leftOpen(before: string[]): Promise<string[]> {
+  for (let attempt = 0; ; attempt++) {
+    const counts = new Map<string, number>();
+    for (const type of before) counts.set(type, (counts.get(type) ?? 0) - 1);
+    for (const type of process.getActiveResourcesInfo()) counts.set(type, (counts.get(type) ?? 0) + 1);
+    const left = [...counts].filter(([, n]) => n > 0).map(([type, n]) => `${n} ${type}`);
+    if (left.length === 0 || attempt === 20) return left;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** As `gatehouse`, in a process of its own: `node src/cli/bin.js <args>`, what the package's bin runs. */

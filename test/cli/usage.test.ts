@@ -1,6 +1,8 @@
 // The command line's help and its refusal of bad arguments (exit 2, one line and a hint),
 // none of which opens a database; and the command line as a process of its own.
 import { spawn } from 'node:child_process';
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cliDatabase, gatehouse, gatehouseOnTerminal, gatehouseProcess, json } from './cli.js';
 
@@ -116,6 +118,7 @@ describe('as a process (src/cli/bin.js)', () => {
       expect(created).toMatchObject({ code: 0, stderr: '' });
       expect(json<{ user: { username: string } }>(created).user.username).toBe('piped');
       expect(created.stdout).not.toContain(password);
+      if (db.env.DATA_DIR) await expect(access(join(db.env.DATA_DIR, 'gatehouse.pid'))).rejects.toThrow(/ENOENT/); // lock released
       // It ended on its own (no database connection, pool or lock heartbeat kept it up), and
       // what it wrote is there for the next command.
       expect(json(await gatehouse(['users', 'list', '--page-size', '1', '--json'], db.env))).toMatchObject({ total: 31 });

@@ -110,6 +110,22 @@ describe('gatehouse users', () => {
     expect(json(await cli(['users', 'deactivate', String(squatter), '--json']))).toMatchObject({ user: { id: squatter, username: '3', active: false } });
     expect(json(await cli(['sessions', 'list', 'sophiab', '--json']))).toMatchObject({ user: { id: 3, username: 'sophiab' } });
     expect(await states()).toEqual([{ id: 3, active: true }, { id: squatter, active: false }].map((u) => expect.objectContaining(u)));
+
+    // Ids go up to INTEGER's largest, ten digits; a larger number can only be a username.
+    await withServer(db.env, (t) => t.gatehouse.services.db.exec('ALTER TABLE users ALTER COLUMN id RESTART WITH 2147483640'));
+    const high = json<{ user: { id: number } }>(await cli(['users', 'create', '--username', 'high', '--email', 'high@example.com', '--password-stdin', '--json'], PASSWORD)).user.id;
+    expect(high).toBe(2147483640);
+    const tenDigits = json<{ user: { id: number } }>(
+      await cli(['users', 'create', '--username', String(high), '--email', 'ten@example.com', '--password-stdin', '--json'], PASSWORD),
+    ).user.id;
+    expect(await cli(['sessions', 'revoke-all', String(high)])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `gatehouse: "${high}" is the username of user ${tenDigits} and the id of user ${high} ("high"): name user ${tenDigits} by id, or user ${high} by username\n`,
+    });
+    for (const beyond of ['2147483648', '99999999999', '0']) {
+      expect(await cli(['users', 'delete', beyond]), beyond).toEqual({ code: 1, stdout: '', stderr: `gatehouse: no user "${beyond}"\n` });
+    }
   }, 120_000);
 });
 

@@ -320,6 +320,9 @@ describe('TRUST_PROXY', () => {
       }
       expect(results.slice(0, IP_LIMIT).map((r) => r.response.status)).toEqual(Array(IP_LIMIT).fill(route.refused.status));
       expectLimited(route, results[IP_LIMIT]!, 'forged entries in front');
+      // Another address the balancer saw, behind the same forged entries, is another client.
+      const other = await route.attempt(proxied.client, throughBalancer('203.0.113.1', freshIp()), `hop-other-${nextAddress}`, 'wrong-secret');
+      expect(other.response.status, 'another client behind the balancer').toBe(route.refused.status);
     } finally {
       await proxied.close();
     }
