@@ -1,5 +1,6 @@
 // Configuration comes only from environment variables, parsed and checked once at start.
 // A bad value stops the server with a message naming the variable and what it accepts.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { JWKS_MAX_AGE_S, KEY_REFRESH_INTERVAL_S } from './core/keys.js';
 import { MAX_EXPIRES_IN_MINS } from './dialects/dummyjson/policy.js';
@@ -211,7 +212,14 @@ const schema = z.object({
   SHUTDOWN_DELAY_MS: int('SHUTDOWN_DELAY_MS', 0, 60_000).default(1000),
   HEADERS_TIMEOUT_MS: int('HEADERS_TIMEOUT_MS', 100, 300_000).default(10_000),
   REQUEST_TIMEOUT_MS: int('REQUEST_TIMEOUT_MS', 100, 600_000).default(30_000),
-  TRUST_PROXY: z.string().trim().optional(),
+  TRUST_PROXY: z
+    .string()
+    .trim()
+    .refine(isTrustProxy, {
+      message:
+        'TRUST_PROXY must be a hop count, or addresses and ranges separated by commas (e.g. 10.0.0.0/8, fd00::/8, loopback); a range of /0 is not accepted',
+    })
+    .optional(),
   METRICS_TOKEN: z
     .string()
     .trim()
@@ -226,6 +234,37 @@ function parseDatabase(url: string | undefined, dataDir: string, timeoutMs: numb
   throw new ConfigError(
     'DATABASE_URL must be unset (embedded database in DATA_DIR), memory:// (in-memory embedded database) or postgres://user:pass@host:port/db',
   );
+}
+
+const TRUST_PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * What Express's `trust proxy` (proxy-addr) takes, checked here so that a bad value is a
+ * configuration error naming the variable rather than a failure to start: true or false, a hop
+ * count, or names, addresses and CIDR ranges separated by commas (an IPv4 range may be a netmask).
+ */
+function isTrustProxy(value: string): boolean {
+  if (value === 'true' || value === 'false' || /^\d+$/.test(value)) return true;
+  return value.split(',').every((item) => {
+    const entry = item.trim();
+    if (TRUST_PROXY_NAMES.has(entry)) return true;
+    const slash = entry.lastIndexOf('/');
+    const address = slash < 0 ? entry : entry.slice(0, slash);
+    const kind = address.includes('%') ? 0 : isIP(address); // proxy-addr takes no zone index
+    if (kind === 0) return false;
+    if (slash < 0) return true;
+    const range = entry.slice(slash + 1);
+    if (/^\d{1,3}$/.test(range)) return Number(range) >= 1 && Number(range) <= (kind === 6 ? 128 : 32);
+    return kind === 4 && isIPv4Netmask(range);
+  });
+}
+
+/** 255.255.255.0 and the like: ones, then zeros, and at least one one. */
+function isIPv4Netmask(mask: string): boolean {
+  if (isIP(mask) !== 4) return false;
+  const bits = mask.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+  const zeros = 2 ** 32 - 1 - bits; // the host part: 2^k - 1 for a contiguous mask
+  return bits !== 0 && (zeros & (zeros + 1)) === 0;
 }
 
 function parseTrustProxy(v: string | undefined): boolean | number | string {

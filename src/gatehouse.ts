@@ -78,15 +78,16 @@ export async function startGatehouse(config: Config, opts: { clock?: Clock; logg
   if (config.production && !config.keyEncryptionKey) {
     logger.warn('the private signing keys are stored unencrypted in the database: set KEY_ENCRYPTION_KEY (README, Deploying)');
   }
-  if (config.trustProxy === true) {
+  const express = createApp(services, logger, { isDraining: () => draining });
+  if (trustsAnyAddress(config.trustProxy, express.get('trust proxy fn'))) {
     // Express then takes the left-most X-Forwarded-For entry. A balancer that appends to the
     // header (most do) leaves in front whatever the client sent, so the client picks the
     // address every per-IP limit and COCART_BIND_IP sees.
     logger.warn(
-      'TRUST_PROXY=true takes each client address from the left-most X-Forwarded-For entry, which the client writes unless every proxy replaces the header: set the number of proxies in front (e.g. 1) or their addresses (README, Deploying)',
+      `TRUST_PROXY=${String(config.trustProxy)} trusts a proxy at any address, so each client address is the left-most X-Forwarded-For entry, which the client writes unless every proxy replaces the header: set the number of proxies in front (e.g. 1) or their addresses (README, Deploying)`,
     );
   }
-  app = createApp(services, logger, { isDraining: () => draining });
+  app = express;
   for (const answer of early.splice(0)) answer();
   if (!portDecidesUrl) {
     try {
@@ -134,4 +135,14 @@ function answerUnparsable(err: NodeJS.ErrnoException, socket: Duplex): void {
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
   );
+}
+
+/**
+ * Whether TRUST_PROXY (as Express compiled it) trusts a proxy whatever its address: `true`, or
+ * a list with a range such as 0.0.0.0/0 or ::/0, judged by two documentation addresses no real
+ * list names. A hop count is left alone: it trusts the right number of proxies, or cannot be told.
+ */
+function trustsAnyAddress(setting: Config['trustProxy'], trust: (address: string, hop: number) => boolean): boolean {
+  if (setting === false || typeof setting === 'number') return false;
+  return trust('192.0.2.1', 0) || trust('2001:db8::1', 0);
 }

@@ -1,5 +1,6 @@
 // Configuration: defaults, and a clear refusal of every bad value (also at process start).
 import { spawnSync } from 'node:child_process';
+import express from 'express';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 
@@ -107,6 +108,34 @@ describe('loadConfig', () => {
   ])('refuses %o with a clear message', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it("takes TRUST_PROXY as Express's trust proxy does, and refuses what Express would fail to start with", () => {
+    const trusted = (value: string) => express().set('trust proxy', loadConfig({ TRUST_PROXY: value }).trustProxy).get('trust proxy fn') as (a: string, i: number) => boolean;
+    for (const [value, parsed] of [
+      ['true', true],
+      ['false', false],
+      ['2', 2],
+      ['loopback, uniquelocal', 'loopback, uniquelocal'],
+      ['10.0.0.0/8, fd00::/8', '10.0.0.0/8, fd00::/8'],
+      ['10.0.0.0/255.0.0.0', '10.0.0.0/255.0.0.0'],
+      ['0.0.0.0/1,128.0.0.0/1', '0.0.0.0/1,128.0.0.0/1'],
+      ['::ffff:10.0.0.1', '::ffff:10.0.0.1'],
+    ] as const) {
+      expect(loadConfig({ TRUST_PROXY: value }).trustProxy, value).toBe(parsed);
+      expect(() => trusted(value), value).not.toThrow();
+    }
+    expect(trusted('10.0.0.0/255.0.0.0')('10.9.8.7', 0)).toBe(true);
+    expect(trusted('10.0.0.0/255.0.0.0')('11.0.0.1', 0)).toBe(false);
+    for (const bad of ['0.0.0.0/0', '::/0', '10.0.0.0/33', 'fd00::/129', '10.0.0.0/255.0.255.0', '10.0.0.0/0.0.0.0', 'proxy.example.com', '10.0.0.1,', 'fe80::1%eth0', '10.0.0.0/8x']) {
+      expect(() => loadConfig({ TRUST_PROXY: bad }), bad).toThrow(
+        `TRUST_PROXY: TRUST_PROXY must be a hop count, or addresses and ranges separated by commas (e.g. 10.0.0.0/8, fd00::/8, loopback); a range of /0 is not accepted (got ${JSON.stringify(bad)})`,
+      );
+    }
+    // What the check is for: Express refuses these at start, with a TypeError.
+    for (const bad of ['0.0.0.0/0', '10.0.0.0/33', 'proxy.example.com', '10.0.0.1,']) {
+      expect(() => express().set('trust proxy', bad), bad).toThrow(TypeError);
+    }
   });
 
   it('lists every bad variable at once', () => {

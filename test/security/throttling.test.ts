@@ -328,7 +328,7 @@ describe('TRUST_PROXY', () => {
     }
   });
 
-  it('as true, is warned about at start, since it counts the left-most entry, which the client writes', async () => {
+  it('as true or every address, is warned about at start, since it counts the left-most entry, which the client writes', async () => {
     const warnings = async (trustProxy: string) => {
       const lines: string[] = [];
       const sink = new Writable({
@@ -341,13 +341,16 @@ describe('TRUST_PROXY', () => {
       await started.close();
       return lines.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.msg.includes('TRUST_PROXY'));
     };
-    expect(await warnings('true')).toEqual([
-      expect.objectContaining({
-        level: 40,
-        msg: 'TRUST_PROXY=true takes each client address from the left-most X-Forwarded-For entry, which the client writes unless every proxy replaces the header: set the number of proxies in front (e.g. 1) or their addresses (README, Deploying)',
-      }),
-    ]);
-    for (const safer of ['1', '10.0.0.0/8', 'false']) expect(await warnings(safer), safer).toEqual([]);
+    // true, or addresses that take in every proxy (for IPv4 or IPv6).
+    for (const anywhere of ['true', '0.0.0.0/1, 128.0.0.0/1', '10.0.0.0/8, ::/1, 8000::/1']) {
+      expect(await warnings(anywhere), anywhere).toEqual([
+        expect.objectContaining({
+          level: 40,
+          msg: `TRUST_PROXY=${anywhere} trusts a proxy at any address, so each client address is the left-most X-Forwarded-For entry, which the client writes unless every proxy replaces the header: set the number of proxies in front (e.g. 1) or their addresses (README, Deploying)`,
+        }),
+      ]);
+    }
+    for (const safer of ['1', '10.0.0.0/8', 'loopback, uniquelocal', 'false']) expect(await warnings(safer), safer).toEqual([]);
     // What it warns of: through an appending balancer, each forged entry is a client of its own.
     const seen = freshIp();
     for (let i = 0; i <= IP_LIMIT; i++) {
