@@ -7,6 +7,7 @@ import { createApp } from './app.js';
 import { httpUrl, type Config } from './config.js';
 import type { Clock } from './core/clock.js';
 import { createLogger } from './http/logging.js';
+import { toOriginForm } from './http/request-target.js';
 import { createServices, type Services } from './services.js';
 
 export interface Gatehouse {
@@ -48,6 +49,7 @@ export async function startGatehouse(config: Config, opts: { clock?: Clock; logg
       keepAliveTimeout: 5_000,
     },
     (req, res) => {
+      toOriginForm(req);
       if (draining) res.setHeader('Connection', 'close');
       if (app) app(req, res);
       else early.push(() => app!(req, res));

@@ -1,6 +1,7 @@
 // Behaviour shared by every path: unknown paths and methods, CORS, security headers, and the
 // system endpoints (/healthz, /openapi.json, /.well-known/jwks.json).
 import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getHealth, getJwks, getOpenApiDocument } from '../generated/client/sdk.gen.js';
 import { zGetJwksResponse, zHealth } from '../generated/client/zod.gen.js';
@@ -46,6 +47,45 @@ describe('unknown paths and methods', () => {
     const del = await fetch(`${t.url}/auth/me`, { method: 'DELETE' });
     expect(del.status).toBe(405);
     expect(del.headers.get('allow')).toBe('GET, HEAD');
+  });
+});
+
+describe('request targets in absolute form (RFC 9112 §3.2.2: a server must accept them)', () => {
+  /** A request whose target is `target` as written (node:http sends a path that is a URL as it is). */
+  const sendTo = (method: string, target: string, body?: string) =>
+    new Promise<{ status: number; type: string | undefined; body: string }>((resolve, reject) => {
+      const { hostname, port } = new URL(t.url);
+      const req = request({ hostname, port, method, path: target, headers: body ? { 'Content-Type': 'application/json' } : {} }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode!, type: res.headers['content-type'], body: text }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  it('are answered as their path and query would be', async () => {
+    const login = await sendTo('POST', 'http://gatehouse.test/auth/login', JSON.stringify({ username: 'emilys', password: 'emilyspass' }));
+    expect(login.status).toBe(200);
+    expect(JSON.parse(login.body)).toMatchObject({ id: 1, username: 'emilys', accessToken: expect.any(String) });
+    const health = await sendTo('GET', 'HTTP://user@GATEHOUSE.test:8080/healthz?probe=1');
+    expect(health.status).toBe(200);
+    expect(zHealth.parse(JSON.parse(health.body))).toMatchObject({ status: 'ok' });
+    // As in origin form: the path as sent, matched exactly.
+    for (const target of ['http://gatehouse.test', 'http://gatehouse.test?x=1', 'http://gatehouse.test/AUTH/ME', 'https://gatehouse.test/auth/nope']) {
+      const answer = await sendTo('GET', target);
+      expect(answer.status, target).toBe(404);
+      expect(JSON.parse(answer.body), target).toEqual({ message: 'Not found' });
+    }
+  });
+
+  it('without a host, or of another scheme, are not found, never a 5xx', async () => {
+    for (const target of ['http:///healthz', 'http://@/healthz', 'ftp://gatehouse.test/healthz']) {
+      const answer = await sendTo('GET', target);
+      expect(answer.status, target).toBe(404);
+      expect(JSON.parse(answer.body), target).toEqual({ message: 'Not found' });
+    }
   });
 });
 
