@@ -1,6 +1,7 @@
 // Configuration comes only from environment variables, parsed and checked once at start.
 // A bad value stops the server with a message naming the variable and what it accepts.
 import { isIP } from 'node:net';
+import express from 'express';
 import { z } from 'zod';
 import { JWKS_MAX_AGE_S, KEY_REFRESH_INTERVAL_S } from './core/keys.js';
 import { MAX_EXPIRES_IN_MINS } from './dialects/dummyjson/policy.js';
@@ -239,32 +240,30 @@ function parseDatabase(url: string | undefined, dataDir: string, timeoutMs: numb
 const TRUST_PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
 /**
- * What Express's `trust proxy` (proxy-addr) takes, checked here so that a bad value is a
- * configuration error naming the variable rather than a failure to start: true or false, a hop
- * count, or names, addresses and CIDR ranges separated by commas (an IPv4 range may be a netmask).
+ * What Express's `trust proxy` takes, checked here so that a bad value is a configuration error
+ * naming the variable rather than a failure to start: true or false, a hop count, or names,
+ * addresses and CIDR ranges separated by commas (an IPv4 range may be a netmask). Express
+ * (proxy-addr) compiles it in the end; node:net first refuses what that would misread, such as
+ * 010.0.0.1, which it takes for 8.0.0.1.
  */
 function isTrustProxy(value: string): boolean {
   if (value === 'true' || value === 'false' || /^\d+$/.test(value)) return true;
-  return value.split(',').every((item) => {
+  const entriesAreAddresses = value.split(',').every((item) => {
     const entry = item.trim();
     if (TRUST_PROXY_NAMES.has(entry)) return true;
     const slash = entry.lastIndexOf('/');
-    const address = slash < 0 ? entry : entry.slice(0, slash);
-    const kind = address.includes('%') ? 0 : isIP(address); // proxy-addr takes no zone index
-    if (kind === 0) return false;
-    if (slash < 0) return true;
+    const kind = isIP(slash < 0 ? entry : entry.slice(0, slash));
+    if (kind === 0 || slash < 0) return kind !== 0;
     const range = entry.slice(slash + 1);
-    if (/^\d{1,3}$/.test(range)) return Number(range) >= 1 && Number(range) <= (kind === 6 ? 128 : 32);
-    return kind === 4 && isIPv4Netmask(range);
+    return /^\d{1,3}$/.test(range) || (kind === 4 && isIP(range) === 4);
   });
-}
-
-/** 255.255.255.0 and the like: ones, then zeros, and at least one one. */
-function isIPv4Netmask(mask: string): boolean {
-  if (isIP(mask) !== 4) return false;
-  const bits = mask.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
-  const zeros = 2 ** 32 - 1 - bits; // the host part: 2^k - 1 for a contiguous mask
-  return bits !== 0 && (zeros & (zeros + 1)) === 0;
+  if (!entriesAreAddresses) return false;
+  try {
+    express().set('trust proxy', value);
+    return true;
+  } catch {
+    return false; // a range out of bounds or of a non-contiguous netmask, an address it cannot parse
+  }
 }
 
 function parseTrustProxy(v: string | undefined): boolean | number | string {

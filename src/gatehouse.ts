@@ -1,5 +1,5 @@
 // One Gatehouse instance: services, app and HTTP server, started and stopped together.
-import { createServer, STATUS_CODES, type RequestListener, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -49,7 +49,7 @@ export async function startGatehouse(config: Config, opts: { clock?: Clock; logg
       keepAliveTimeout: 5_000,
     },
     (req, res) => {
-      toOriginForm(req);
+      if (!toOriginForm(req)) return answerBadTarget(res);
       if (draining) res.setHeader('Connection', 'close');
       if (app) app(req, res);
       else early.push(() => app!(req, res));
@@ -137,6 +137,18 @@ function answerUnparsable(err: NodeJS.ErrnoException, socket: Duplex): void {
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
   );
+}
+
+/** A request target that is neither a path nor an http(s) URL with a host: 400, as an unparsable request. */
+function answerBadTarget(res: ServerResponse): void {
+  const body = JSON.stringify({ message: STATUS_CODES[400] });
+  res.writeHead(400, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+    Connection: 'close',
+  });
+  res.end(body);
 }
 
 /**

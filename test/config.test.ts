@@ -121,21 +121,24 @@ describe('loadConfig', () => {
       ['10.0.0.0/255.0.0.0', '10.0.0.0/255.0.0.0'],
       ['0.0.0.0/1,128.0.0.0/1', '0.0.0.0/1,128.0.0.0/1'],
       ['::ffff:10.0.0.1', '::ffff:10.0.0.1'],
+      ['fe80::1%eth0/64', 'fe80::1%eth0/64'],
     ] as const) {
       expect(loadConfig({ TRUST_PROXY: value }).trustProxy, value).toBe(parsed);
       expect(() => trusted(value), value).not.toThrow();
     }
     expect(trusted('10.0.0.0/255.0.0.0')('10.9.8.7', 0)).toBe(true);
     expect(trusted('10.0.0.0/255.0.0.0')('11.0.0.1', 0)).toBe(false);
-    for (const bad of ['0.0.0.0/0', '::/0', '10.0.0.0/33', 'fd00::/129', '10.0.0.0/255.0.255.0', '10.0.0.0/0.0.0.0', 'proxy.example.com', '10.0.0.1,', 'fe80::1%eth0', '10.0.0.0/8x']) {
+    for (const bad of ['0.0.0.0/0', '::/0', '10.0.0.0/33', 'fd00::/129', '10.0.0.0/255.0.255.0', '10.0.0.0/0.0.0.0', 'proxy.example.com', '10.0.0.1,', '::10.0.0.1', '010.0.0.1', '10.0.0.0/8x']) {
       expect(() => loadConfig({ TRUST_PROXY: bad }), bad).toThrow(
         `TRUST_PROXY: TRUST_PROXY must be a hop count, or addresses and ranges separated by commas (e.g. 10.0.0.0/8, fd00::/8, loopback); a range of /0 is not accepted (got ${JSON.stringify(bad)})`,
       );
     }
-    // What the check is for: Express refuses these at start, with a TypeError.
-    for (const bad of ['0.0.0.0/0', '10.0.0.0/33', 'proxy.example.com', '10.0.0.1,']) {
+    // What the check is for: Express refuses these at start, with a TypeError; and it would
+    // take 010.0.0.1 for 8.0.0.1.
+    for (const bad of ['0.0.0.0/0', '10.0.0.0/33', 'proxy.example.com', '10.0.0.1,', '::10.0.0.1', '10.0.0.0/255.0.255.0']) {
       expect(() => express().set('trust proxy', bad), bad).toThrow(TypeError);
     }
+    expect(express().set('trust proxy', '010.0.0.1').get('trust proxy fn')('8.0.0.1', 0)).toBe(true);
   });
 
   it('lists every bad variable at once', () => {

@@ -4,20 +4,23 @@
 // (`/auth/login?…`), so the target is rewritten to it before the app sees the request.
 import type { IncomingMessage } from 'node:http';
 
-const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)(.*)$/is;
+const ABSOLUTE_FORM = /^https?:\/\/([^/?#@]+)([/?].*)?$/is;
 
 /**
  * Rewrites an absolute-form target to its path and query, and takes its authority as the Host
  * (the RFC: the target's host wins over the Host header). The path is kept as sent, not
  * normalised, so it is matched exactly as the same path in origin form would be.
+ * False for a target that is neither (another scheme, no host, userinfo, which RFC 9110 §4.2.4
+ * says to treat as an error since it serves to disguise the host): parts of Express would read
+ * a path out of it that the validator does not, so it is better refused than passed on.
  */
-export function toOriginForm(req: IncomingMessage): void {
+export function toOriginForm(req: IncomingMessage): boolean {
   const target = req.url ?? '';
-  if (target.startsWith('/')) return;
+  if (target.startsWith('/') || target === '*') return true;
   const match = ABSOLUTE_FORM.exec(target);
-  const authority = match?.[1]?.replace(/^.*@/s, ''); // no userinfo in an http(s) URI's host
-  if (!match || !authority) return; // anything else stays as sent, and is not found
-  const rest = match[2]!;
+  if (!match) return false;
+  const rest = match[2] ?? '';
   req.url = rest.startsWith('/') ? rest : `/${rest}`;
-  req.headers.host = authority;
+  req.headers.host = match[1]!;
+  return true;
 }
