@@ -266,6 +266,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  prism?.removeAllListeners('exit'); // stopped on purpose: nothing to report
   prism?.kill();
   await server?.close();
 });
