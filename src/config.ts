@@ -253,7 +253,8 @@ function isTrustProxy(value: string): boolean {
     if (TRUST_PROXY_NAMES.has(entry)) return true;
     const slash = entry.lastIndexOf('/');
     const kind = isIP(slash < 0 ? entry : entry.slice(0, slash));
-    if (kind === 0 || slash < 0) return kind !== 0;
+    if (kind === 0) return false;
+    if (slash < 0) return true;
     const range = entry.slice(slash + 1);
     return /^\d{1,3}$/.test(range) || (kind === 4 && isIP(range) === 4);
   });

@@ -3,13 +3,14 @@
 // user, so the next request sees it (a deactivated or deleted user is refused at once).
 import type { UserStore } from '../store/users.js';
 import { AdminError, AdminErrorCode } from './admin-errors.js';
+import { byNameOrId, isStoredId } from './admin-references.js';
 import type { Clock } from './clock.js';
 import { ErrorCode, GatehouseError, isGatehouseError } from './errors.js';
 import { passwordWeakness } from './password-policy.js';
 import type { PasswordHasher } from './passwords.js';
 import type { RateLimits } from './rate-limits.js';
 import type { ClientInfo, Sessions } from './sessions.js';
-import { isStoredId, ROLES, type Role, type User } from './users.js';
+import { ROLES, type Role, type User } from './users.js';
 
 export class Accounts {
   constructor(
@@ -115,23 +116,11 @@ export class Accounts {
     return deleted;
   }
 
-  /**
-   * A user by username or by id (administration). What is one user's username and another's id
-   * is refused (AdminError conflict), not resolved either way: anyone may register the username
-   * "42", and an operator deactivating user 42 or revoking their sessions must not act on that
-   * account instead.
-   */
+  /** A user by username or by id (administration); refused when those are two users (admin-references.ts). */
   async find(usernameOrId: string): Promise<User | undefined> {
     const byName = await this.users.findByUsername(usernameOrId);
     const byId = isStoredId(usernameOrId) ? await this.users.findById(Number(usernameOrId)) : undefined;
-    if (byName && byId && byName.id !== byId.id) {
-      throw new AdminError(
-        AdminErrorCode.Conflict,
-        `${JSON.stringify(usernameOrId)} is the username of user ${byName.id} and the id of user ${byId.id} (${JSON.stringify(byId.username)}): ` +
-          `name user ${byName.id} by id, or user ${byId.id} by username`,
-      );
-    }
-    return byName ?? byId;
+    return byNameOrId(usernameOrId, byName, byId, 'user', (u) => u.username);
   }
 
   /**

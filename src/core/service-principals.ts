@@ -5,13 +5,13 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Queryable } from '../store/database.js';
 import { AdminError, AdminErrorCode } from './admin-errors.js';
+import { byNameOrId, isStoredId } from './admin-references.js';
 import type { Clock } from './clock.js';
 import { ErrorCode, GatehouseError } from './errors.js';
 import { isPermission } from './permissions.js';
 import { accountFromNetwork, type RateLimits } from './rate-limits.js';
 import { sha256Hex } from './secrets.js';
 import type { ClientInfo } from './sessions.js';
-import { isStoredId } from './users.js';
 
 export type ServiceKind = 'api_client' | 'api_user';
 
@@ -166,22 +166,15 @@ export class ServicePrincipals {
   }
 
   /**
-   * A principal of `kind` by name (client_id or username) or by id. What is one principal's
-   * name and another's id is refused (AdminError conflict), as for users (Accounts.find).
+   * A principal of `kind` by name (client_id or username) or by id; refused when those are two
+   * principals (admin-references.ts).
    */
   async find(kind: ServiceKind, nameOrId: string): Promise<ServicePrincipal | undefined> {
     const found = nameOrId.includes('\0') ? undefined : await this.store.findByName(kind, nameOrId);
     const byName = found && (({ secretHash: _secret, ...principal }) => principal)(found);
     const other = isStoredId(nameOrId) ? await this.store.findById(Number(nameOrId)) : undefined;
     const byId = other?.kind === kind ? other : undefined;
-    if (byName && byId && byName.id !== byId.id) {
-      throw new AdminError(
-        AdminErrorCode.Conflict,
-        `${JSON.stringify(nameOrId)} is the name of ${kind === 'api_client' ? 'API client' : 'API user'} ${byName.id} and the id of ${kind === 'api_client' ? 'API client' : 'API user'} ${byId.id} (${JSON.stringify(byId.name)}): ` +
-          `name ${byName.id} by id, or ${byId.id} by name`,
-      );
-    }
-    return byName ?? byId;
+    return byNameOrId(nameOrId, byName, byId, kind === 'api_client' ? 'API client' : 'API user', (p) => p.name);
   }
 
   /** Deletes a principal; its sessions go with it (ON DELETE CASCADE), so its tokens die at once. */

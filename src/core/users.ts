@@ -38,14 +38,6 @@ export interface NewUser {
   role?: Role;
 }
 
-/**
- * Whether an administrator's reference can be a row id: users and service principals have
- * INTEGER identity ids, 1 to 2147483647 (a larger number would be refused by the database).
- */
-export function isStoredId(ref: string): boolean {
-  return /^\d{1,10}$/.test(ref) && Number(ref) >= 1 && Number(ref) <= 2_147_483_647;
-}
-
 /** Usernames and emails compare case-insensitively everywhere, as the unique indexes do. */
 export function normalizeLogin(login: string): string {
   return login.trim().toLowerCase();

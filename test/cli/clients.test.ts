@@ -119,7 +119,7 @@ describe('gatehouse clients and api-users', () => {
     expect(await cli(['api-users', 'deactivate', '2'])).toEqual({
       code: 1,
       stdout: '',
-      stderr: `gatehouse: "2" is the name of API user ${named2} and the id of API user 2 ("demo-api"): name ${named2} by id, or 2 by name\n`,
+      stderr: `gatehouse: "2" is the name of API user ${named2} and the id of API user 2 ("demo-api"): name API user ${named2} by id, or API user 2 by name\n`,
     });
     expect(await cli(['api-users', 'deactivate', String(named2)])).toMatchObject({ code: 0 });
     expect((await cli(['api-users', 'list'])).stdout).toMatch(/\n2 +demo-api +active /);

@@ -96,7 +96,7 @@ describe('gatehouse users', () => {
     const created = await cli(['users', 'create', '--username', '3', '--email', 'three@example.com', '--password-stdin', '--json'], PASSWORD);
     expect(created).toMatchObject({ code: 0, stderr: '' });
     const squatter = json<{ user: { id: number } }>(created).user.id;
-    const message = `"3" is the username of user ${squatter} and the id of user 3 ("sophiab"): name user ${squatter} by id, or user 3 by username`;
+    const message = `"3" is the name of user ${squatter} and the id of user 3 ("sophiab"): name user ${squatter} by id, or user 3 by name`;
     for (const args of [['users', 'deactivate', '3'], ['users', 'delete', '3'], ['sessions', 'revoke-all', '3'], ['sessions', 'list', '3']]) {
       expect(await cli(args), args.join(' ')).toEqual({ code: 1, stdout: '', stderr: `gatehouse: ${message}\n` });
     }
@@ -121,7 +121,7 @@ describe('gatehouse users', () => {
     expect(await cli(['sessions', 'revoke-all', String(high)])).toEqual({
       code: 1,
       stdout: '',
-      stderr: `gatehouse: "${high}" is the username of user ${tenDigits} and the id of user ${high} ("high"): name user ${tenDigits} by id, or user ${high} by username\n`,
+      stderr: `gatehouse: "${high}" is the name of user ${tenDigits} and the id of user ${high} ("high"): name user ${tenDigits} by id, or user ${high} by name\n`,
     });
     for (const beyond of ['2147483648', '99999999999', '0']) {
       expect(await cli(['users', 'delete', beyond]), beyond).toEqual({ code: 1, stdout: '', stderr: `gatehouse: no user "${beyond}"\n` });
