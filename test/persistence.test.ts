@@ -40,5 +40,5 @@ describe('embedded PGlite in DATA_DIR', () => {
     } finally {
       await second.close();
     }
-  });
+  }, 60_000); // two starts of PGlite from disk: about 16 s on a loaded CI machine
 });

@@ -98,7 +98,7 @@ describe('bad arguments: exit 2, one line saying what, and where the help is', (
     const json = await gatehouseOnTerminal([...args, '--json'], env);
     expect(json).toMatchObject({ code: 2, stdout: '' });
     expect(JSON.parse(json.stderr)).toEqual({ error: 'usage', message });
-  });
+  }, 60_000); // two spawned processes
 
   it('refuses a bad configuration like the server does (exit 2, naming the variable)', async () => {
     const r = await gatehouse(['keys', 'list'], { KEY_ROTATION_DELAY_S: '5', DATABASE_URL: 'memory://' });

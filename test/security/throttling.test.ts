@@ -328,30 +328,36 @@ describe('TRUST_PROXY', () => {
     }
   });
 
-  it('as true or every address, is warned about at start, since it counts the left-most entry, which the client writes', async () => {
-    const warnings = async (trustProxy: string) => {
-      const lines: string[] = [];
-      const sink = new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          lines.push(...chunk.toString().split('\n').filter(Boolean));
-          done();
-        },
-      });
-      const started = await startTestServer({ TRUST_PROXY: trustProxy }, { logger: createLogger('warn', sink) });
-      await started.close();
-      return lines.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.msg.includes('TRUST_PROXY'));
-    };
-    // true, or addresses that take in every proxy (for IPv4 or IPv6).
-    for (const anywhere of ['true', '0.0.0.0/1, 128.0.0.0/1', '10.0.0.0/8, ::/1, 8000::/1']) {
-      expect(await warnings(anywhere), anywhere).toEqual([
-        expect.objectContaining({
-          level: 40,
-          msg: `TRUST_PROXY=${anywhere} trusts a proxy at any address, so each client address is the left-most X-Forwarded-For entry, which the client writes unless every proxy replaces the header: set the number of proxies in front (e.g. 1) or their addresses (README, Deploying)`,
-        }),
-      ]);
-    }
-    for (const safer of ['1', '10.0.0.0/8', 'loopback, uniquelocal', 'false']) expect(await warnings(safer), safer).toEqual([]);
-    // What it warns of: through an appending balancer, each forged entry is a client of its own.
+  // One server start per case: each start creates a database, and seven in one test outlasted its timeout on a loaded CI machine.
+  const warnings = async (trustProxy: string) => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(...chunk.toString().split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const started = await startTestServer({ TRUST_PROXY: trustProxy }, { logger: createLogger('warn', sink) });
+    await started.close();
+    return lines.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.msg.includes('TRUST_PROXY'));
+  };
+
+  // true, or addresses that take in every proxy (for IPv4 or IPv6).
+  it.each(['true', '0.0.0.0/1, 128.0.0.0/1', '10.0.0.0/8, ::/1, 8000::/1'])('as %s (any address) is warned about at start', async (anywhere) => {
+    expect(await warnings(anywhere)).toEqual([
+      expect.objectContaining({
+        level: 40,
+        msg: `TRUST_PROXY=${anywhere} trusts a proxy at any address, so each client address is the left-most X-Forwarded-For entry, which the client writes unless every proxy replaces the header: set the number of proxies in front (e.g. 1) or their addresses (README, Deploying)`,
+      }),
+    ]);
+  });
+
+  it.each(['1', '10.0.0.0/8', 'loopback, uniquelocal', 'false'])('as %s is not warned about', async (safer) => {
+    expect(await warnings(safer)).toEqual([]);
+  });
+
+  it('as true, counts the left-most entry, which the client writes: each forged entry is a client of its own', async () => {
+    // What the warning is about, through an appending balancer (the suite's server trusts any proxy).
     const seen = freshIp();
     for (let i = 0; i <= IP_LIMIT; i++) {
       const result = await route.attempt(t.client, throughBalancer(freshIp(), seen), `left-${i}-${nextAddress}`, 'wrong-secret');
