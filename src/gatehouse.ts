@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { createApp } from './app.js';
 import { httpUrl, type Config } from './config.js';
 import type { Clock } from './core/clock.js';
-import { createLogger } from './http/logging.js';
+import { auditLog, createLogger } from './http/logging.js';
 import { toOriginForm } from './http/request-target.js';
 import { createServices, type Services } from './services.js';
 
@@ -68,7 +68,7 @@ export async function startGatehouse(config: Config, opts: { clock?: Clock; logg
   let services: Services;
   try {
     const publicUrl = portDecidesUrl ? httpUrl(config.host, (server.address() as AddressInfo).port) : config.publicUrl;
-    services = await createServices({ ...config, publicUrl }, { clock: opts.clock });
+    services = await createServices({ ...config, publicUrl }, { clock: opts.clock, audit: auditLog(logger) });
   } catch (err) {
     if (server.listening) {
       const closed = new Promise((resolve) => server.close(resolve));

@@ -2,6 +2,7 @@
 // core together. No global state: tests create as many independent instances as they like.
 import type { Config } from './config.js';
 import { Accounts } from './core/accounts.js';
+import { noAuditTrail, type AuditTrail } from './core/audit.js';
 import { AccessTokens } from './core/access-tokens.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { seedDemoServicePrincipals, seedDemoUsers } from './core/demo-users.js';
@@ -44,8 +45,10 @@ export interface Services {
   close(): Promise<void>;
 }
 
-export async function createServices(config: Config, opts: { clock?: Clock } = {}): Promise<Services> {
+/** `audit`: where security events go (the server's log); none by default (the command line). */
+export async function createServices(config: Config, opts: { clock?: Clock; audit?: AuditTrail } = {}): Promise<Services> {
   const clock = opts.clock ?? systemClock;
+  const audit = opts.audit ?? noAuditTrail;
   const db = await openDatabase(config.database);
   let sharedLimits: SharedRateLimitStore | undefined;
   try {
@@ -74,18 +77,18 @@ export async function createServices(config: Config, opts: { clock?: Clock } = {
       sessionMaxAgeS: config.sessionMaxAgeS,
       refreshReuseGraceS: config.refreshReuseGraceS,
     };
-    const sessions = new Sessions(db, new SessionStore(db, { onBatchRetried: (write) => metrics.batchRetried(write) }), tokens, limits, clock, sessionSettings, events);
-    const servicePrincipals = new ServicePrincipals(new ServicePrincipalRows(db), limits, clock, sessions);
+    const sessions = new Sessions(db, new SessionStore(db, { onBatchRetried: (write) => metrics.batchRetried(write) }), tokens, limits, clock, sessionSettings, events, audit);
+    const servicePrincipals = new ServicePrincipals(new ServicePrincipalRows(db), limits, clock, sessions, audit);
     if (seeded) await seedDemoServicePrincipals(servicePrincipals);
     return {
-      accounts: new Accounts(users, passwords, sessions, limits, clock),
+      accounts: new Accounts(users, passwords, sessions, limits, clock, audit),
       servicePrincipals,
       config,
       clock,
       db,
       users,
       passwords,
-      passwordLogin: new PasswordLogin(users, passwords, limits, clock),
+      passwordLogin: new PasswordLogin(users, passwords, limits, clock, audit),
       sessions,
       tokens,
       keys,

@@ -24,6 +24,7 @@ afterAll(() => t.close());
 
 const OLD = 'the old passphrase 1';
 const NEW = 'the new passphrase 2';
+const CALLER = { ip: '127.0.0.1', userAgent: null }; // of the password change
 
 /** A new user with password OLD; `weak` stores it with weaker argon2id parameters (rehashed at login). */
 async function newUser(weak = false) {
@@ -57,7 +58,7 @@ describe('a login that checked the old password while it was changed', () => {
     const keep = await dummyjson(user.username, OLD);
     expect(keep.response.status).toBe(200);
     const keptSession = (await liveSessions(user.id))[0]!.id;
-    duringNextLogin(() => t.gatehouse.services.accounts.changePassword(user, OLD, NEW, keptSession));
+    duringNextLogin(() => t.gatehouse.services.accounts.changePassword(user, OLD, NEW, keptSession, CALLER));
     const raced = await dummyjson(user.username, OLD);
     expect(raced.response.status).toBe(400);
     expect(raced.error).toEqual({ message: 'Invalid credentials' });
@@ -68,7 +69,7 @@ describe('a login that checked the old password while it was changed', () => {
 
   it('opens no session (Maho customer, a session without a refresh token)', async () => {
     const user = await newUser();
-    duringNextLogin(() => t.gatehouse.services.accounts.changePassword(user, OLD, NEW, 'no-session-kept'));
+    duringNextLogin(() => t.gatehouse.services.accounts.changePassword(user, OLD, NEW, 'no-session-kept', CALLER));
     const raced = await mahoToken({ client: t.client, body: { email: user.email, password: OLD } });
     expect(raced.response.status).toBe(401);
     expect(raced.error).toEqual(mahoError(401, 'invalid_credentials', 'Invalid email or password'));
@@ -89,7 +90,7 @@ describe('a login that checked the old password while it was changed', () => {
 
   it('does not write the old password back when its hash was due for an upgrade', async () => {
     const user = await newUser(true);
-    duringNextLogin(() => t.gatehouse.services.accounts.changePassword(user, OLD, NEW, 'no-session-kept'));
+    duringNextLogin(() => t.gatehouse.services.accounts.changePassword(user, OLD, NEW, 'no-session-kept', CALLER));
     expect((await dummyjson(user.username, OLD)).response.status).toBe(400);
     expect(await liveSessions(user.id)).toEqual([]);
     expect((await dummyjson(user.username, OLD)).response.status).toBe(400);
@@ -202,7 +203,7 @@ describe.runIf(Boolean(process.env.TEST_DATABASE_URL))('on PostgreSQL, a login a
         "INSERT INTO sessions (id, user_id, audience, created_at, expires_at) VALUES ('held-login', $1, 'gatehouse:dummyjson', now(), now() + interval '1 hour')",
         [user.id],
       );
-      const change = t.gatehouse.services.accounts.changePassword(user, OLD, NEW, 'no-session-kept');
+      const change = t.gatehouse.services.accounts.changePassword(user, OLD, NEW, 'no-session-kept', CALLER);
       expect(await lockWaitOr(watch, change)).toBe('waiting');
       await login.query('COMMIT');
       await change;

@@ -343,9 +343,16 @@ export const mahoUpdateMe = <ThrowOnError extends boolean = false>(options: Opti
 /**
  * Change the current customer's password
  *
- * Checks the current password (rate limited like a login), sets the new one (same policy
- * as registration), and revokes every other session of the customer, in every dialect;
- * the token used for this call keeps working.
+ * Checks the current password, sets the new one (same policy as registration), and
+ * revokes every other session of the customer, in every dialect; the token used for this
+ * call keeps working.
+ *
+ * A wrong current password counts as a failed login, against the same limits: the
+ * caller's address, the account from the caller's network, and the account from all
+ * networks. So a stolen token does not open a second channel for guessing the password,
+ * and a network past its limit for the account gets 429 here as well. Unlike a login,
+ * the 429 is shown: the caller is already authenticated, so it tells no one whether the
+ * account exists.
  *
  */
 export const mahoChangePassword = <ThrowOnError extends boolean = false>(options: Options<MahoChangePasswordData, ThrowOnError>) => (options.client ?? client).post<MahoChangePasswordResponses, MahoChangePasswordErrors, ThrowOnError>({

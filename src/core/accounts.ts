@@ -4,11 +4,13 @@
 import type { UserStore } from '../store/users.js';
 import { AdminError, AdminErrorCode } from './admin-errors.js';
 import { byNameOrId, isStoredId } from './admin-references.js';
+import { noAuditTrail, type AuditTrail } from './audit.js';
 import type { Clock } from './clock.js';
-import { ErrorCode, GatehouseError, isGatehouseError } from './errors.js';
+import { ErrorCode, GatehouseError, isGatehouseError, RateLimitedError } from './errors.js';
 import { passwordWeakness } from './password-policy.js';
 import type { PasswordHasher } from './passwords.js';
-import type { RateLimits } from './rate-limits.js';
+import { type RateLimits, userAccount } from './rate-limits.js';
+import type { Principal } from '../store/sessions.js';
 import type { ClientInfo, Sessions } from './sessions.js';
 import { ROLES, type Role, type User } from './users.js';
 
@@ -19,6 +21,7 @@ export class Accounts {
     private readonly sessions: Sessions,
     private readonly limits: RateLimits,
     private readonly clock: Clock,
+    private readonly audit: AuditTrail = noAuditTrail,
   ) {}
 
   /**
@@ -32,7 +35,7 @@ export class Accounts {
     await this.limits.consume('login:ip', client.ip ?? 'unknown');
     const weakness = passwordWeakness(input.password, [input.email]);
     if (weakness) throw new GatehouseError(ErrorCode.WeakPassword, weakness);
-    return this.users.register(
+    const user = await this.users.register(
       {
         username: input.email,
         email: input.email,
@@ -43,6 +46,8 @@ export class Accounts {
       },
       new Date(this.clock.now()),
     );
+    this.audit.record({ event: 'user_registered', userId: user.id }, client);
+    return user;
   }
 
   get(id: number): Promise<User | undefined> {
@@ -64,33 +69,52 @@ export class Accounts {
   ): Promise<User | undefined> {
     if (changes.email !== undefined) {
       await this.limits.consume('login:ip', client.ip ?? 'unknown');
-      await this.limits.consume('login:account', `user:${id}`);
+      await this.limits.consume('login:account', userAccount(id));
     }
     const user = await this.users.update(id, changes, new Date(this.clock.now()));
     this.sessions.userChanged(id);
+    if (user && changes.email !== undefined) this.audit.record({ event: 'email_changed', userId: id }, client);
     return user;
   }
 
   /**
-   * Changes a password after checking the current one (rate limited like a login), and
-   * revokes every other session of the user: whoever else knew the old password is out.
+   * Changes a password after checking the current one, and revokes every other session of
+   * the user: whoever else knew the old password is out.
+   *
+   * The check counts like a login attempt, on the login's own counters (the address, the
+   * account from the caller's network, the account from every network): with counters of
+   * its own, a stolen access token would add a second stream of guesses at the password.
+   * Throws RateLimitedError when one is full (the caller is authenticated, so saying so
+   * tells nothing about which accounts exist), InvalidCredentials for a wrong current password.
    */
-  async changePassword(user: User, current: string, next: string, keepSessionId: string): Promise<void> {
-    await this.limits.consume('login:account', `user:${user.id}`);
+  async changePassword(user: User, current: string, next: string, keepSessionId: string, client: ClientInfo): Promise<void> {
+    const ip = client.ip ?? 'unknown';
+    const account = userAccount(user.id);
+    try {
+      await this.limits.consume('login:ip', ip);
+      await this.limits.consumeAccountAttempt(account, ip);
+    } catch (err) {
+      if (err instanceof RateLimitedError) this.audit.record({ event: 'password_change_failed', userId: user.id, reason: 'rate_limited' }, client);
+      throw err;
+    }
     const ok = await this.passwords.verify(await this.users.passwordHash(user.id), current);
-    if (!ok) throw new GatehouseError(ErrorCode.InvalidCredentials, 'current password is wrong');
-    void this.limits.refund('login:account', `user:${user.id}`); // not awaited: see RateLimits.refund
+    if (!ok) {
+      this.audit.record({ event: 'password_change_failed', userId: user.id, reason: 'wrong_password' }, client);
+      throw new GatehouseError(ErrorCode.InvalidCredentials, 'current password is wrong');
+    }
+    void this.limits.refundAccountAttempt(account, ip); // not awaited: see RateLimits.refund
     const weakness = passwordWeakness(next, [user.email, user.username]);
     if (weakness) throw new GatehouseError(ErrorCode.WeakPassword, weakness);
     const hash = await this.passwords.hash(next);
     // One transaction: a crash cannot leave the password changed and the other sessions alive,
     // and no login that checked the old password opens a session that survives (see
     // UserStore.changeCredentials).
-    await this.users.changeCredentials(user.id, async (tx) => {
+    const sessionsRevoked = await this.users.changeCredentials(user.id, async (tx) => {
       await this.users.updatePasswordHash(user.id, hash, new Date(this.clock.now()), { db: tx });
-      await this.sessions.revokeAllForUser(user.id, 'password_change', { exceptSessionId: keepSessionId }, tx);
+      return this.sessions.revokeAllForUser(user.id, 'password_change', { exceptSessionId: keepSessionId }, tx);
     });
     this.sessions.userChanged(user.id);
+    this.audit.record({ event: 'password_changed', userId: user.id, sessionsRevoked }, client);
   }
 
   /**
@@ -109,10 +133,17 @@ export class Accounts {
     return done;
   }
 
-  /** Deletes a user; their sessions go with them (ON DELETE CASCADE), so their tokens die at once. */
-  async delete(id: number): Promise<boolean> {
+  /**
+   * Deletes a user; their sessions go with them (ON DELETE CASCADE), so their tokens die at
+   * once. `by`: who asked, when a request did (for the audit trail).
+   */
+  async delete(id: number, by?: { principal: Principal; client: ClientInfo }): Promise<boolean> {
     const deleted = await this.users.delete(id);
     this.sessions.userChanged(id);
+    if (deleted && by) {
+      const actor = by.principal.kind === 'user' ? { byUserId: by.principal.user.id } : { byPrincipalId: by.principal.service.id };
+      this.audit.record({ event: 'user_deleted', userId: id, ...actor }, by.client);
+    }
     return deleted;
   }
 

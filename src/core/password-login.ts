@@ -2,10 +2,11 @@
 // a flood costs no argon2 work), then exactly one argon2id verification whether or not the
 // user exists, and one answer for every kind of failure, so neither the body, the status nor
 // the time tells an attacker which usernames exist.
+import { noAuditTrail, type AuditTrail } from './audit.js';
 import type { Clock } from './clock.js';
 import { ErrorCode, GatehouseError, RateLimitedError } from './errors.js';
 import type { PasswordHasher } from './passwords.js';
-import type { RateLimits } from './rate-limits.js';
+import { type RateLimits, userAccount } from './rate-limits.js';
 import type { ClientInfo } from './sessions.js';
 import { normalizeLogin, USERNAME_ONLY, type LoginIdentifiers, type User, type UserWithSecret } from './users.js';
 
@@ -31,6 +32,7 @@ export class PasswordLogin {
     private readonly passwords: PasswordHasher,
     private readonly limits: RateLimits,
     private readonly clock: Clock,
+    private readonly audit: AuditTrail = noAuditTrail,
   ) {}
 
   /** Returns the user, or throws InvalidCredentials or RateLimitedError. */
@@ -39,13 +41,16 @@ export class PasswordLogin {
     // read or any account is counted, so it can neither probe nor lock anyone's account (its
     // attempts, however many at once, never reach an account's counter).
     const ip = client.ip ?? 'unknown';
-    await this.limits.consume('login:ip', ip);
+    await this.limits.consume('login:ip', ip).catch((err: unknown) => {
+      if (err instanceof RateLimitedError) this.audit.record({ event: 'login_failed', reason: 'address_rate_limited' }, client);
+      throw err;
+    });
     // PostgreSQL text cannot hold NUL; such a login matches no account.
     const usable = !login.includes('\0');
     const found = usable ? await this.users.findByLoginWithSecret(normalizeLogin(login), by) : undefined;
     // The account limit is charged to the account found, so spelling it differently (email,
     // phone formatting, case) does not buy more guesses; unknown logins share their string's key.
-    const account = found ? `user:${found.id}` : `login:${normalizeLogin(login)}`;
+    const account = found ? userAccount(found.id) : `login:${normalizeLogin(login)}`;
     // An account past a limit (its own network's, or all networks' together: see
     // RateLimits.consumeAccountAttempt) is refused like a wrong password, after the same
     // hashing, and never with a 429: the account's counters are shared by every spelling of a
@@ -62,7 +67,11 @@ export class PasswordLogin {
       },
     );
     const ok = await this.passwords.verify(found?.passwordHash, password);
-    if (throttled || !ok || !found || !found.active) throw new GatehouseError(ErrorCode.InvalidCredentials);
+    if (throttled || !ok || !found || !found.active) {
+      const reason = throttled ? 'account_rate_limited' : !found ? 'unknown_account' : !ok ? 'wrong_password' : 'inactive';
+      this.audit.record({ event: 'login_failed', reason, userId: found?.id }, client);
+      throw new GatehouseError(ErrorCode.InvalidCredentials);
+    }
     void this.limits.refundAccountAttempt(account, ip); // not awaited: see RateLimits.refund
     let verified = found.passwordHash;
     if (this.passwords.needsRehash(verified)) {
@@ -74,7 +83,10 @@ export class PasswordLogin {
         verified = rehashed;
       } else {
         const stored = await this.users.passwordHash(found.id);
-        if (stored === undefined || !(await this.passwords.verify(stored, password))) throw new GatehouseError(ErrorCode.InvalidCredentials);
+        if (stored === undefined || !(await this.passwords.verify(stored, password))) {
+          this.audit.record({ event: 'login_failed', reason: 'wrong_password', userId: found.id }, client); // changed meanwhile
+          throw new GatehouseError(ErrorCode.InvalidCredentials);
+        }
         verified = stored;
       }
     }

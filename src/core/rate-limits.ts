@@ -138,6 +138,11 @@ export class RateLimits {
   }
 }
 
+/** The account key of a user's password attempts, whichever way they came (login, password change). */
+export function userAccount(userId: number): string {
+  return `user:${userId}`;
+}
+
 /** The key of an account's attempts from one client network (see clientNetwork). */
 export function accountFromNetwork(account: string, ip: string): string {
   return `${account}@${clientNetwork(ip)}`;

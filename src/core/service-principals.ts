@@ -6,8 +6,9 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Queryable } from '../store/database.js';
 import { AdminError, AdminErrorCode } from './admin-errors.js';
 import { byNameOrId, isStoredId } from './admin-references.js';
+import { noAuditTrail, type AuditTrail, type ClientAuthenticationFailure } from './audit.js';
 import type { Clock } from './clock.js';
-import { ErrorCode, GatehouseError } from './errors.js';
+import { ErrorCode, GatehouseError, RateLimitedError } from './errors.js';
 import { isPermission } from './permissions.js';
 import { accountFromNetwork, type RateLimits } from './rate-limits.js';
 import { sha256Hex } from './secrets.js';
@@ -66,6 +67,7 @@ export class ServicePrincipals {
     private readonly limits: RateLimits,
     private readonly clock: Clock,
     private readonly sessions: { serviceChanged(id: number): void; revokeAllForService(id: number, tx?: Queryable): Promise<number> },
+    private readonly audit: AuditTrail = noAuditTrail,
   ) {}
 
   /**
@@ -115,13 +117,23 @@ export class ServicePrincipals {
     // Both counts before any work; the address's alone first, so that an address past its
     // limit creates no counter per name it sends (each would be kept, in memory or in the
     // shared table, until its window ends: a way to fill them at the request rate).
-    await this.limits.consume('login:ip', ip);
-    await this.limits.consume('login:account', account);
+    const refused = (reason: ClientAuthenticationFailure, principalId?: number) =>
+      this.audit.record({ event: 'client_authentication_failed', kind, reason, principalId }, client);
+    try {
+      await this.limits.consume('login:ip', ip);
+      await this.limits.consume('login:account', account);
+    } catch (err) {
+      if (err instanceof RateLimitedError) refused('rate_limited');
+      throw err;
+    }
     const found = name.includes('\0') ? undefined : await this.store.findByName(kind, name);
     const expected = Buffer.from(found?.secretHash ?? DECOY_HASH, 'hex');
     const given = Buffer.from(sha256Hex(secret), 'hex');
     const match = timingSafeEqual(expected, given);
-    if (!found || !match || !found.active) throw new GatehouseError(ErrorCode.InvalidClient);
+    if (!found || !match || !found.active) {
+      refused(!found ? 'unknown_client' : !match ? 'wrong_secret' : 'inactive', found?.id);
+      throw new GatehouseError(ErrorCode.InvalidClient);
+    }
     // Not awaited: see RateLimits.refund.
     void this.limits.refund('login:account', account);
     if (opts.refundIp) void this.limits.refund('login:ip', ip);

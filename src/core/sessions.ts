@@ -12,6 +12,7 @@ import type { LockedRefreshToken, Principal, PurgeCounts, SessionAuthState, Sess
 import type { AccessTokenClaims, AccessTokens } from './access-tokens.js';
 import type { Clock } from './clock.js';
 import { ErrorCode, GatehouseError, RateLimitedError, RefreshTokenReplayedError } from './errors.js';
+import { noAuditTrail, type AuditTrail } from './audit.js';
 import { ignoreAuthEvents, type AuthEvents } from './events.js';
 import { VERIFIED_PASSWORD_HASH, type VerifiedUser } from './password-login.js';
 import type { RateLimits } from './rate-limits.js';
@@ -56,6 +57,8 @@ export interface OpenedSession {
 export interface ClientInfo {
   ip: string | null;
   userAgent: string | null;
+  /** The request's id (X-Request-Id), for the audit trail to point at its log line. */
+  requestId?: string;
 }
 
 export interface SessionSettings {
@@ -81,7 +84,7 @@ function verifiedHash(user: VerifiedUser): string | null {
 
 /** An empty User-Agent header is the same as none. */
 function normalizeClient(client: ClientInfo): ClientInfo {
-  return { ip: client.ip, userAgent: client.userAgent === '' ? null : client.userAgent };
+  return { ...client, userAgent: client.userAgent === '' ? null : client.userAgent };
 }
 
 /** Whether the request comes from the device and address the session is bound to, if it is bound. */
@@ -97,7 +100,7 @@ function boundTo(session: { userAgent: string | null; ip: string | null }, polic
 /** How a rotation ended, before it is turned into an answer or an error. */
 type RotateOutcome =
   | { kind: 'ok'; sessionId: string; accessGeneration: number; refreshExpiresAt: number; user: User; principal: Principal }
-  | { kind: 'replayed'; sessionId: string; revoked: boolean }
+  | { kind: 'replayed'; sessionId: string; userId: number; revoked: boolean }
   | { kind: 'invalid' }
   | { kind: 'expired' };
 
@@ -115,6 +118,7 @@ export class Sessions {
     private readonly clock: Clock,
     private readonly settings: SessionSettings,
     private readonly events: AuthEvents = ignoreAuthEvents,
+    private readonly audit: AuditTrail = noAuditTrail,
   ) {}
 
   /**
@@ -144,6 +148,7 @@ export class Sessions {
       verifiedHash(user),
     );
     if (!opened) throw new GatehouseError(ErrorCode.InvalidCredentials, 'password changed or user deactivated meanwhile');
+    this.audit.record({ event: 'session_started', sessionId, audience: policy.audience, userId: user.id, oauthClientId: oauthClientId ?? undefined }, client);
     return { sessionId, accessGeneration: 0, refreshToken, refreshExpiresAt, user, principal: { kind: 'user', user } };
   }
 
@@ -182,6 +187,8 @@ export class Sessions {
     } else if (!(await this.store.insert({ ...row, userId: null, apiUserId: principal.service.id }))) {
       throw new GatehouseError(ErrorCode.InvalidClient, 'deactivated meanwhile');
     }
+    const subject = principal.kind === 'user' ? { userId: principal.user.id } : { principalId: principal.service.id };
+    this.audit.record({ event: 'session_started', sessionId, audience: policy.audience, ...subject, oauthClientId: row.clientId ?? undefined }, client);
     return { sessionId, accessGeneration: 0, principal };
   }
 
@@ -218,6 +225,7 @@ export class Sessions {
     if (outcome.kind === 'ok') return { ...outcome, refreshToken: next };
     if (outcome.kind === 'replayed') {
       if (outcome.revoked) this.events.revoked('refresh_token_reuse', 1);
+      this.audit.record({ event: 'refresh_token_replayed', sessionId: outcome.sessionId, userId: outcome.userId, revoked: outcome.revoked }, client);
       throw new RefreshTokenReplayedError();
     }
     throw new GatehouseError(
@@ -309,7 +317,7 @@ export class Sessions {
         const withinGrace = graceMs > 0 && now - rotatedAt <= graceMs; // 0: every reuse is a replay
         if (!withinGrace) {
           const revoked = await this.store.revoke(t.sessionId, 'refresh_token_reuse', new Date(now), tx);
-          return { kind: 'replayed' as const, sessionId: t.sessionId, revoked };
+          return { kind: 'replayed' as const, sessionId: t.sessionId, userId: t.user.id, revoked };
         }
         // The token keeps its first rotation time, so the grace window is measured from the
         // first use, and this caller gets a sibling token of its own.
@@ -448,11 +456,13 @@ export class Sessions {
 
   /** Revokes every session of a service principal. `tx`: the deactivation's (ServicePrincipalRows.changeActive). */
   async revokeAllForService(apiUserId: number, tx?: Queryable): Promise<number> {
-    return this.counted('admin', await this.store.revokeAllForApiUser(apiUserId, 'admin', new Date(this.clock.now()), tx));
+    const count = await this.store.revokeAllForApiUser(apiUserId, 'admin', new Date(this.clock.now()), tx);
+    return this.counted('admin', count, tx ? undefined : { principalId: apiUserId });
   }
 
-  async revoke(sessionId: string, reason: RevokeReason): Promise<boolean> {
-    return this.counted(reason, Number(await this.store.revoke(sessionId, reason, new Date(this.clock.now())))) > 0;
+  /** `client`: who asked (logout, token revocation), for the audit trail. */
+  async revoke(sessionId: string, reason: RevokeReason, client?: ClientInfo): Promise<boolean> {
+    return this.counted(reason, Number(await this.store.revoke(sessionId, reason, new Date(this.clock.now()))), { sessionId }, client) > 0;
   }
 
   /**
@@ -463,14 +473,23 @@ export class Sessions {
   async revokeAllForUser(
     userId: number,
     reason: RevokeReason,
-    opts: { exceptSessionId?: string; audience?: string } = {},
+    opts: { exceptSessionId?: string; audience?: string; client?: ClientInfo } = {},
     tx?: Queryable,
   ): Promise<number> {
-    return this.counted(reason, await this.store.revokeAllForUser(userId, reason, new Date(this.clock.now()), opts, tx));
+    const count = await this.store.revokeAllForUser(userId, reason, new Date(this.clock.now()), opts, tx);
+    return this.counted(reason, count, tx ? undefined : { userId }, opts.client);
   }
 
-  private counted(reason: RevokeReason, sessions: number): number {
-    if (sessions > 0) this.events.revoked(reason, sessions);
+  /**
+   * Reports `sessions` revoked sessions, to the metrics and, with `subject`, to the audit trail.
+   * Revocations inside a caller's transaction pass none: it may still roll back, and the caller
+   * records its own event once it has committed (Accounts.changePassword).
+   */
+  private counted(reason: RevokeReason, sessions: number, subject?: { sessionId?: string; userId?: number; principalId?: number }, client?: ClientInfo): number {
+    if (sessions > 0) {
+      this.events.revoked(reason, sessions);
+      if (subject) this.audit.record({ event: 'sessions_revoked', reason, count: sessions, ...subject }, client);
+    }
     return sessions;
   }
 

@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
 import pino, { type Logger } from 'pino';
+import type { AuditTrail } from '../core/audit.js';
 
 /**
  * Field names that hold secrets. Nothing logs them today; redaction makes sure a future log
@@ -87,5 +88,22 @@ export function requestLogger(logger: Logger): RequestHandler {
       });
     }
     next();
+  };
+}
+
+/**
+ * The audit trail (src/core/audit.ts) as log lines: `{"event":"login_failed","reason":…,
+ * "userId":…,"ip":…,"userAgent":…,"reqId":…,"msg":"audit"}`, at info, and at warn for a
+ * replayed refresh token (a stolen token, or a client that keeps a used one). LOG_LEVEL=warn
+ * keeps those alone.
+ */
+export function auditLog(logger: Logger): AuditTrail {
+  return {
+    record(event, client) {
+      const level = event.event === 'refresh_token_replayed' ? 'warn' : 'info';
+      if (!logger.isLevelEnabled(level)) return;
+      const who = client && { ip: client.ip, userAgent: client.userAgent, reqId: client.requestId };
+      logger[level]({ ...event, ...who }, 'audit');
+    },
   };
 }

@@ -8,9 +8,13 @@ import type { ClientInfo } from '../core/sessions.js';
  */
 export const MAX_USER_AGENT_LENGTH = 1_024;
 
-/** The caller's address (as trusted via TRUST_PROXY) and User-Agent (capped), for bindings and limits. */
+/** The caller's address (as trusted via TRUST_PROXY) and User-Agent (capped), for bindings, limits and the audit trail. */
 export function clientInfo(req: Request): ClientInfo {
-  return { ip: req.ip ?? req.socket.remoteAddress ?? null, userAgent: req.get('user-agent')?.slice(0, MAX_USER_AGENT_LENGTH) ?? null };
+  return {
+    ip: req.ip ?? req.socket.remoteAddress ?? null,
+    userAgent: req.get('user-agent')?.slice(0, MAX_USER_AGENT_LENGTH) ?? null,
+    requestId: req.res?.locals.requestId as string | undefined,
+  };
 }
 
 /** The token of an `Authorization: Bearer <token>` header (scheme case-insensitive), if any. */

@@ -293,16 +293,40 @@ describe('/api/rest/v2/customers/me (customer level)', () => {
     expect((await mahoToken({ client: t.client, body: { email: me.email, password: me.password } })).response.status).toBe(200);
   });
 
-  it('POST /me/password is rate limited like a login', async () => {
-    const limited = await startTestServer({ RATE_LIMITS: 'on', RATE_LIMIT_LOGIN_ACCOUNT: '1/60' });
+  it('POST /me/password counts a wrong current password as a failed login, on the login limits', async () => {
+    // Two attempts per account and network, three per account in all, four per address.
+    const env = { RATE_LIMITS: 'on', RATE_LIMIT_LOGIN_ACCOUNT: '2/60', RATE_LIMIT_LOGIN_ACCOUNT_TOTAL: '3/60', RATE_LIMIT_LOGIN_IP: '4/60' };
+    const limited = await startTestServer({ ...env, TRUST_PROXY: 'loopback' });
     try {
-      const tok = (await mahoTokenFor(limited.client, { username: 'emmaj', password: 'emmajpass' })).token;
-      const attempt = () =>
-        mahoChangePassword({ client: limited.client, headers: bearer(tok), body: { currentPassword: 'guess', newPassword: 'a brand new passphrase' } });
-      expect((await attempt()).response.status).toBe(400);
-      const { error, response } = await attempt();
-      expect(response.status).toBe(429);
-      expect(error).toEqual(mahoError(429, 'too_many_requests', 'Too many requests, try again later'));
+      const from = (address: string) => ({ 'X-Forwarded-For': address });
+      const [a, b, c, d] = ['198.51.100.7', '203.0.113.9', '192.0.2.33', '198.51.100.200'];
+      const emmaj = { username: 'emmaj', password: 'emmajpass' };
+      const login = (address: string, body: { username: string; password: string }) => mahoToken({ client: limited.client, headers: from(address), body });
+      const tok = (await login(d!, emmaj)).data!.token;
+      const change = (address: string, currentPassword: string) =>
+        mahoChangePassword({ client: limited.client, headers: { ...bearer(tok), ...from(address) }, body: { currentPassword, newPassword: 'a brand new passphrase' } });
+      const TOO_MANY = mahoError(429, 'too_many_requests', 'Too many requests, try again later');
+
+      // From network a: a failed login and a wrong current password fill the account's two attempts there.
+      expect((await login(a!, { ...emmaj, password: 'guess 1' })).response.status).toBe(401);
+      expect((await change(a!, 'guess 2')).error).toEqual(mahoError(400, 'invalid_request', 'Current password is incorrect'));
+      const refused = await change(a!, emmaj.password); // the right one, too late
+      expect(refused.response.status).toBe(429);
+      expect(refused.error).toEqual(TOO_MANY);
+      expect(Number(refused.response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      // ... and so a login from there, as any login past the account's limit: like a wrong password.
+      expect((await login(a!, emmaj)).error).toEqual(mahoError(401, 'invalid_credentials', 'Invalid email or password'));
+      // The password changes counted against the address too: its fifth attempt, at another account, is refused.
+      const other = await login(a!, { username: 'sophiab', password: 'sophiabpass' });
+      expect(other.response.status).toBe(429);
+      expect(other.error).toEqual(TOO_MANY);
+
+      // From network b the owner still gets in; a wrong current password from there is the account's third failure in all ...
+      expect((await login(b!, emmaj)).response.status).toBe(200);
+      expect((await change(b!, 'guess 3')).response.status).toBe(400);
+      // ... so from a third network even the right one is refused until the window ends.
+      expect((await change(c!, emmaj.password)).error).toEqual(TOO_MANY);
+      expect((await login(c!, emmaj)).response.status).toBe(401);
     } finally {
       await limited.close();
     }

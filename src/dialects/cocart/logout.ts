@@ -8,10 +8,11 @@ import { cocartPolicy } from './policy.js';
 export function logout(s: Services): RequestHandler {
   const policy = cocartPolicy(s.config);
   return async (req, res) => {
-    const { session, user } = await s.sessions.authenticateUser(bearerToken(req), policy, clientInfo(req));
+    const client = clientInfo(req);
+    const { session, user } = await s.sessions.authenticateUser(bearerToken(req), policy, client);
     const all = ((req.body ?? {}) as CocartLogoutRequest | CocartLogoutForm).all_sessions;
-    if (all === true || all === 'true' || all === '1') await s.sessions.revokeAllForUser(user.id, 'logout', { audience: policy.audience });
-    else await s.sessions.revoke(session.sessionId, 'logout');
+    if (all === true || all === 'true' || all === '1') await s.sessions.revokeAllForUser(user.id, 'logout', { audience: policy.audience, client });
+    else await s.sessions.revoke(session.sessionId, 'logout', client);
     const answer: CocartMessage = { message: 'You are now logged out.' };
     res.json(answer);
   };

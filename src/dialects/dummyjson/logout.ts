@@ -9,8 +9,9 @@ import { dummyjsonPolicy } from './policy.js';
 /** POST /auth/logout — revokes the whole session: its access and refresh tokens die at once. */
 export function logout(s: Services): RequestHandler {
   return async (req, res) => {
-    const { session } = await s.sessions.authenticateUser(accessTokenOf(req), dummyjsonPolicy, clientInfo(req));
-    await s.sessions.revoke(session.sessionId, 'logout');
+    const client = clientInfo(req);
+    const { session } = await s.sessions.authenticateUser(accessTokenOf(req), dummyjsonPolicy, client);
+    await s.sessions.revoke(session.sessionId, 'logout', client);
     clearAuthCookies(res, s.config);
     const answer: DummyjsonLogoutResponse = { message: 'Logged out successfully' };
     res.json(answer);

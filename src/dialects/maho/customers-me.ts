@@ -37,7 +37,7 @@ export function changePassword(s: Services): RequestHandler {
     const me = customerOf(c);
     const body = req.body as MahoPasswordChange;
     try {
-      await s.accounts.changePassword(me, body.currentPassword, body.newPassword, c.session.sessionId);
+      await s.accounts.changePassword(me, body.currentPassword, body.newPassword, c.session.sessionId, clientInfo(req));
     } catch (err) {
       // The caller is authenticated: a wrong current password is bad input, not a failed login.
       if (isGatehouseError(err, ErrorCode.InvalidCredentials)) {

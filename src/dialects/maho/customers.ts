@@ -65,7 +65,7 @@ export function remove(s: Services): RequestHandler {
     if (target.role !== 'user' && principal.kind === 'service' && !principal.service.permissions.includes('all')) {
       throw FORBIDDEN();
     }
-    if (!(await s.accounts.delete(id))) throw NOT_FOUND();
+    if (!(await s.accounts.delete(id, { principal, client: clientInfo(req) }))) throw NOT_FOUND();
     const answer: MahoSuccess = { success: true, message: 'Customer deleted' };
     res.json(answer);
   };

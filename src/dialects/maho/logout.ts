@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { MahoSuccess } from '../../../generated/client/types.gen.js';
+import { clientInfo } from '../../http/request-context.js';
 import type { Services } from '../../services.js';
 import { caller } from './auth.js';
 
@@ -7,7 +8,7 @@ import { caller } from './auth.js';
 export function logout(s: Services): RequestHandler {
   return async (req, res) => {
     const { session } = await caller(s, req);
-    await s.sessions.revoke(session.sessionId, 'logout');
+    await s.sessions.revoke(session.sessionId, 'logout', clientInfo(req));
     const answer: MahoSuccess = { success: true, message: 'Successfully logged out' };
     res.json(answer);
   };

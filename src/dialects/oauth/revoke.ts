@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { OAuthTokenRequestByToken } from '../../../generated/client/types.gen.js';
+import { clientInfo } from '../../http/request-context.js';
 import type { Services } from '../../services.js';
 import { authenticateClient } from './client-auth.js';
 import { oauthError } from './errors.js';
@@ -21,7 +22,7 @@ export function revoke(s: Services): RequestHandler {
     if (found && usable(s, found)) {
       const owner = found.session.clientId;
       if (owner !== null && owner !== client.id) throw oauthError('unauthorized_client', 'The token was issued to another client');
-      await s.sessions.revoke(found.session.sessionId, 'token_revocation');
+      await s.sessions.revoke(found.session.sessionId, 'token_revocation', clientInfo(req));
     }
     res.json({});
   };

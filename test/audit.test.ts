@@ -1,0 +1,215 @@
+// The audit trail in the server's log: one line per security event, with who asked and the
+// request's id, and nothing secret. Every request here goes through HTTP; the lines are read
+// from the server's own logger.
+import { Writable } from 'node:stream';
+import { decodeJwt } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  dummyjsonLogin,
+  dummyjsonLogout,
+  dummyjsonRefresh,
+  mahoChangePassword,
+  mahoDeleteCustomer,
+  mahoRegisterCustomer,
+  mahoToken,
+  mahoUpdateMe,
+  oauthRevoke,
+  oauthToken,
+} from '../generated/client/sdk.gen.js';
+import { createLogger } from '../src/http/logging.js';
+import { bearer } from './helpers/dummyjson.js';
+import { startTestServer, type TestServer } from './helpers/gatehouse.js';
+import { basic, DEMO_CLIENT } from './helpers/oauth.js';
+
+type Line = Record<string, unknown>;
+const lines: Line[] = [];
+const UA = 'AuditTest/1.0';
+let t: TestServer;
+let lastAddress = 0;
+/** A client address of its own, through the trusted loopback proxy, so that the rate limits of one test do not touch another. */
+const from = () => {
+  const ip = `198.51.100.${++lastAddress}`;
+  return { ip, headers: { 'X-Forwarded-For': ip, 'User-Agent': UA } };
+};
+
+beforeAll(async () => {
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Line);
+      done();
+    },
+  });
+  t = await startTestServer(
+    { RATE_LIMITS: 'on', RATE_LIMIT_LOGIN_IP: '10/60', RATE_LIMIT_LOGIN_ACCOUNT: '2/60', TRUST_PROXY: 'loopback', REFRESH_REUSE_GRACE_S: '0' },
+    { logger: createLogger('info', sink) },
+  );
+});
+afterAll(() => t?.close());
+
+/** The audit lines of the request `response` answers (by X-Request-Id), without their time. */
+function audited(response: Response): Line[] {
+  const id = response.headers.get('x-request-id');
+  expect(id).toBeTruthy();
+  return lines.filter((l) => l.msg === 'audit' && l.reqId === id).map(({ time: _time, ...rest }) => rest);
+}
+
+/** What every audit line of a request from `who` carries. */
+const asked = (who: { ip: string }, response: Response) => ({ msg: 'audit', ip: who.ip, userAgent: UA, reqId: response.headers.get('x-request-id') });
+
+const at = (level: number, event: Line) => ({ level, ...event });
+
+describe('the audit trail', () => {
+  it('records a login as its session: user, session, audience, and who asked', async () => {
+    const who = from();
+    const { data, response } = await dummyjsonLogin({ client: t.client, headers: who.headers, body: { username: 'emilys', password: 'emilyspass' } });
+    expect(response.status).toBe(200);
+    const session = decodeJwt(data!.accessToken).sid;
+    expect(audited(response)).toEqual([
+      at(30, { event: 'session_started', sessionId: session, audience: 'gatehouse:dummyjson', userId: 1, ...asked(who, response) }),
+    ]);
+  });
+
+  it('records each failed login with its reason, naming the account only when there is one', async () => {
+    const failure = async (who: { ip: string; headers: Record<string, string> }, username: string, password: string) => {
+      const { response } = await dummyjsonLogin({ client: t.client, headers: who.headers, body: { username, password } });
+      expect(response.status).toBe(400);
+      return audited(response);
+    };
+    const who = from();
+    const first = await dummyjsonLogin({ client: t.client, headers: who.headers, body: { username: 'michaelw', password: 'not his password' } });
+    expect(audited(first.response)).toEqual([at(30, { event: 'login_failed', reason: 'wrong_password', userId: 2, ...asked(who, first.response) })]);
+    // A name that is no account's is not written down: it may be a password typed in the wrong field.
+    const typed = 'correct horse battery staple';
+    const unknown = await failure(who, typed, 'whatever');
+    expect(unknown).toEqual([expect.objectContaining({ event: 'login_failed', reason: 'unknown_account' })]);
+    expect(unknown[0]).not.toHaveProperty('userId');
+    expect(JSON.stringify(lines)).not.toContain(typed);
+    // A second wrong password uses up the account's two attempts from this network: then even the right one is refused.
+    expect(await failure(who, 'michaelw', 'still not his')).toEqual([expect.objectContaining({ event: 'login_failed', reason: 'wrong_password', userId: 2 })]);
+    expect(await failure(who, 'michaelw', 'michaelwpass')).toEqual([expect.objectContaining({ event: 'login_failed', reason: 'account_rate_limited', userId: 2 })]);
+    // A deactivated account, with its right password.
+    await t.gatehouse.services.accounts.setActive(3, false);
+    try {
+      expect(await failure(from(), 'sophiab', 'sophiabpass')).toEqual([expect.objectContaining({ event: 'login_failed', reason: 'inactive', userId: 3 })]);
+    } finally {
+      await t.gatehouse.services.accounts.setActive(3, true);
+    }
+    // An address past its limit (ten): refused before any account is looked at.
+    const busy = from();
+    for (let i = 0; i < 10; i++) await dummyjsonLogin({ client: t.client, headers: busy.headers, body: { username: `nobody${i}`, password: 'x' } });
+    const { response } = await dummyjsonLogin({ client: t.client, headers: busy.headers, body: { username: 'emilys', password: 'emilyspass' } });
+    expect(response.status).toBe(429);
+    expect(audited(response)).toEqual([at(30, { event: 'login_failed', reason: 'address_rate_limited', ...asked(busy, response) })]);
+  });
+
+  it('records a replayed refresh token at warn, with the session it revoked', async () => {
+    const who = from();
+    const login = await dummyjsonLogin({ client: t.client, headers: who.headers, body: { username: 'emilys', password: 'emilyspass' } });
+    const used = login.data!.refreshToken!;
+    const refreshed = await dummyjsonRefresh({ client: t.client, headers: who.headers, body: { refreshToken: used } });
+    expect(refreshed.response.status).toBe(200);
+    expect(audited(refreshed.response)).toEqual([]); // a refresh is routine
+    const replay = await dummyjsonRefresh({ client: t.client, headers: who.headers, body: { refreshToken: used } });
+    expect(replay.response.status).toBe(403);
+    const sessionId = decodeJwt(login.data!.accessToken).sid;
+    expect(audited(replay.response)).toEqual([at(40, { event: 'refresh_token_replayed', sessionId, userId: 1, revoked: true, ...asked(who, replay.response) })]);
+  });
+
+  it('records a logout and a token revocation with the session they ended', async () => {
+    const who = from();
+    const login = async () => (await dummyjsonLogin({ client: t.client, headers: who.headers, body: { username: 'emilys', password: 'emilyspass' } })).data!.accessToken;
+    const first = await login();
+    const logout = await dummyjsonLogout({ client: t.client, headers: { ...who.headers, ...bearer(first) } });
+    expect(logout.response.status).toBe(200);
+    expect(audited(logout.response)).toEqual([
+      at(30, { event: 'sessions_revoked', reason: 'logout', count: 1, sessionId: decodeJwt(first).sid, ...asked(who, logout.response) }),
+    ]);
+    const second = await login();
+    const revoked = await oauthRevoke({ client: t.client, headers: { ...who.headers, ...basic(DEMO_CLIENT.id, DEMO_CLIENT.secret) }, body: { token: second } });
+    expect(revoked.response.status).toBe(200);
+    expect(audited(revoked.response)).toEqual([
+      at(30, { event: 'sessions_revoked', reason: 'token_revocation', count: 1, sessionId: decodeJwt(second).sid, ...asked(who, revoked.response) }),
+    ]);
+  });
+
+  it("records a registration, an email change, and a password change with the sessions it ended (Maho)", async () => {
+    const who = from();
+    const email = `audited.${Date.now()}@example.com`;
+    const password = 'a long enough passphrase';
+    const registered = await mahoRegisterCustomer({ client: t.client, headers: who.headers, body: { email, password, firstName: 'Au', lastName: 'Dit' } });
+    expect(registered.response.status).toBe(201);
+    const userId = registered.data!.id;
+    expect(audited(registered.response)).toEqual([at(30, { event: 'user_registered', userId, ...asked(who, registered.response) })]);
+
+    const token = async () => (await mahoToken({ client: t.client, headers: who.headers, body: { email, password } })).data!.token;
+    const [mine, other] = [await token(), await token()];
+    const renamed = await mahoUpdateMe({ client: t.client, headers: { ...who.headers, ...bearer(mine) }, body: { email: `re.${email}` } });
+    expect(renamed.response.status).toBe(200);
+    expect(audited(renamed.response)).toEqual([at(30, { event: 'email_changed', userId, ...asked(who, renamed.response) })]);
+    const named = await mahoUpdateMe({ client: t.client, headers: { ...who.headers, ...bearer(mine) }, body: { firstName: 'Audi' } });
+    expect(audited(named.response)).toEqual([]); // names are not security events
+
+    const change = (currentPassword: string) =>
+      mahoChangePassword({ client: t.client, headers: { ...who.headers, ...bearer(mine) }, body: { currentPassword, newPassword: 'another long passphrase' } });
+    const wrong = await change('not the password');
+    expect(wrong.response.status).toBe(400);
+    expect(audited(wrong.response)).toEqual([at(30, { event: 'password_change_failed', userId, reason: 'wrong_password', ...asked(who, wrong.response) })]);
+    const changed = await change(password);
+    expect(changed.response.status).toBe(200);
+    expect(audited(changed.response)).toEqual([at(30, { event: 'password_changed', userId, sessionsRevoked: 1, ...asked(who, changed.response) })]);
+    expect(other).not.toBe(mine);
+    // Two wrong current passwords use up the account's attempts from this network.
+    expect((await change('not the password either')).response.status).toBe(400);
+    const limited = await change('another long passphrase');
+    expect(limited.response.status).toBe(429);
+    expect(audited(limited.response)).toEqual([at(30, { event: 'password_change_failed', userId, reason: 'rate_limited', ...asked(who, limited.response) })]);
+  });
+
+  it('records client authentication failures, and a client\'s token as its session (OAuth)', async () => {
+    const who = from();
+    const demo = (await t.gatehouse.services.servicePrincipals.find('api_client', DEMO_CLIENT.id))!;
+    const grant = (id: string, secret: string) =>
+      oauthToken({ client: t.client, headers: { ...who.headers, ...basic(id, secret) }, body: { grant_type: 'client_credentials' } });
+    const wrong = await grant(DEMO_CLIENT.id, 'not-the-secret');
+    expect(wrong.response.status).toBe(401);
+    expect(audited(wrong.response)).toEqual([
+      at(30, { event: 'client_authentication_failed', kind: 'api_client', reason: 'wrong_secret', principalId: demo.id, ...asked(who, wrong.response) }),
+    ]);
+    const unknown = await grant('no-such-client', 'whatever');
+    expect(audited(unknown.response)).toEqual([
+      at(30, { event: 'client_authentication_failed', kind: 'api_client', reason: 'unknown_client', ...asked(who, unknown.response) }),
+    ]);
+    const ok = await grant(DEMO_CLIENT.id, DEMO_CLIENT.secret);
+    expect(ok.response.status).toBe(200);
+    expect(audited(ok.response)).toEqual([
+      at(30, {
+        event: 'session_started',
+        sessionId: decodeJwt(ok.data!.access_token).sid,
+        audience: t.config.oauth.audience,
+        principalId: demo.id,
+        oauthClientId: demo.id,
+        ...asked(who, ok.response),
+      }),
+    ]);
+  });
+
+  it('records a user deleted through the API, and who deleted it (Maho)', async () => {
+    const who = from();
+    const victim = await t.gatehouse.services.accounts.create({ username: `doomed${Date.now()}`, email: `doomed.${Date.now()}@example.com`, password: 'a long enough passphrase' });
+    const admin = (await mahoToken({ client: t.client, headers: who.headers, body: { email: 'emily.johnson@x.dummyjson.com', password: 'emilyspass' } })).data!.token;
+    const deleted = await mahoDeleteCustomer({ client: t.client, headers: { ...who.headers, ...bearer(admin) }, path: { id: victim.id } });
+    expect(deleted.response.status).toBe(200);
+    expect(audited(deleted.response)).toEqual([at(30, { event: 'user_deleted', userId: victim.id, byUserId: 1, ...asked(who, deleted.response) })]);
+    const again = await mahoDeleteCustomer({ client: t.client, headers: { ...who.headers, ...bearer(admin) }, path: { id: victim.id } });
+    expect(again.response.status).toBe(404);
+    expect(audited(again.response)).toEqual([]);
+  });
+
+  it('writes no password, secret or token', () => {
+    const written = JSON.stringify(lines);
+    expect(lines.filter((l) => l.msg === 'audit').length).toBeGreaterThan(15);
+    for (const secret of ['emilyspass', 'michaelwpass', 'not his password', 'a long enough passphrase', 'another long passphrase', DEMO_CLIENT.secret, 'not-the-secret', 'eyJ']) {
+      expect(written, secret).not.toContain(secret);
+    }
+  });
+});
