@@ -40,6 +40,8 @@ export interface Services {
   events: AuthEvents;
   accounts: Accounts;
   servicePrincipals: ServicePrincipals;
+  /** Where security events go (README, "Audit trail"). */
+  audit: AuditTrail;
   /** True when this start seeded the demo users into an empty database. */
   seeded: boolean;
   close(): Promise<void>;
@@ -96,6 +98,7 @@ export async function createServices(config: Config, opts: { clock?: Clock; audi
       sharedLimits,
       metrics,
       events,
+      audit,
       seeded,
       close: async () => {
         await sharedLimits?.close();

@@ -10,6 +10,9 @@ import {
   dummyjsonRefresh,
   mahoChangePassword,
   mahoDeleteCustomer,
+  mahoGetCustomer,
+  mahoGetMe,
+  mahoListCustomers,
   mahoRegisterCustomer,
   mahoToken,
   mahoUpdateMe,
@@ -203,6 +206,33 @@ describe('the audit trail', () => {
     const again = await mahoDeleteCustomer({ client: t.client, headers: { ...who.headers, ...bearer(admin) }, path: { id: victim.id } });
     expect(again.response.status).toBe(404);
     expect(audited(again.response)).toEqual([]);
+  });
+
+  it('records a request refused for want of a permission, with what it asked for (Maho)', async () => {
+    const who = from();
+    const customer = (await mahoToken({ client: t.client, headers: who.headers, body: { email: 'emma.miller@x.dummyjson.com', password: 'emmajpass' } })).data!;
+    const emmaj = (await t.gatehouse.services.accounts.find('emmaj'))!.id;
+    // Another customer's record: 404, so that the id is not confirmed, but recorded all the same.
+    const other = await mahoGetCustomer({ client: t.client, headers: { ...who.headers, ...bearer(customer.token) }, path: { id: 1 } });
+    expect(other.response.status).toBe(404);
+    expect(audited(other.response)).toEqual([at(30, { event: 'access_denied', action: 'customers/read', userId: emmaj, targetUserId: 1, ...asked(who, other.response) })]);
+    const own = await mahoGetCustomer({ client: t.client, headers: { ...who.headers, ...bearer(customer.token) }, path: { id: emmaj } });
+    expect(own.response.status).toBe(200);
+    expect(audited(own.response)).toEqual([]);
+    // An integration past its permissions, and at the customer level.
+    const { principal, secret } = await t.gatehouse.services.servicePrincipals.create('api_user', { name: `audited-${Date.now()}`, permissions: ['orders/read'] });
+    const service = (await mahoToken({ client: t.client, headers: who.headers, body: { grant_type: 'api_user', username: principal.name, api_key: secret } })).data!.token;
+    const listed = await mahoListCustomers({ client: t.client, headers: { ...who.headers, ...bearer(service) } });
+    expect(listed.response.status).toBe(403);
+    expect(audited(listed.response)).toEqual([at(30, { event: 'access_denied', action: 'customers/read', principalId: principal.id, ...asked(who, listed.response) })]);
+    const me = await mahoGetMe({ client: t.client, headers: { ...who.headers, ...bearer(service) } });
+    expect(me.response.status).toBe(403);
+    expect(audited(me.response)).toEqual([at(30, { event: 'access_denied', action: 'customers/me', principalId: principal.id, ...asked(who, me.response) })]);
+    const deleted = await mahoDeleteCustomer({ client: t.client, headers: { ...who.headers, ...bearer(service) }, path: { id: 5 } });
+    expect(deleted.response.status).toBe(403);
+    expect(audited(deleted.response)).toEqual([
+      at(30, { event: 'access_denied', action: 'customers/delete', principalId: principal.id, targetUserId: 5, ...asked(who, deleted.response) }),
+    ]);
   });
 
   it('writes no password, secret or token', () => {

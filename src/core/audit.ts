@@ -22,6 +22,11 @@ export type AuditEvent =
   | { event: 'password_changed'; userId: number; sessionsRevoked: number }
   | { event: 'password_change_failed'; userId: number; reason: 'wrong_password' | 'rate_limited' }
   | { event: 'user_registered'; userId: number }
+  /**
+   * A request refused for want of a permission (`action`, e.g. customers/read), by an
+   * authenticated user or service principal; `targetUserId`: the record it asked for.
+   */
+  | { event: 'access_denied'; action: string; userId?: number; principalId?: number; targetUserId?: number }
   /** A user deleted through the API, by an admin user (`byUserId`) or a service principal (`byPrincipalId`). */
   | { event: 'user_deleted'; userId: number; byUserId?: number; byPrincipalId?: number }
   | { event: 'email_changed'; userId: number };

@@ -3,6 +3,7 @@
 import type { Request } from 'express';
 import type { AccessTokenClaims } from '../../core/access-tokens.js';
 import { allows, type Action } from '../../core/permissions.js';
+import type { ClientInfo } from '../../core/sessions.js';
 import type { User } from '../../core/users.js';
 import { DialectError } from '../../http/http-errors.js';
 import { bearerToken, clientInfo } from '../../http/request-context.js';
@@ -14,15 +15,28 @@ export interface Caller {
   claims: AccessTokenClaims;
   session: SessionAuthState;
   principal: Principal;
+  client: ClientInfo;
 }
 
 export async function caller(s: Services, req: Request): Promise<Caller> {
-  const { claims, session } = await s.sessions.authenticate(bearerToken(req), mahoPolicy(s.config), clientInfo(req));
-  return { claims, session, principal: session.principal };
+  const client = clientInfo(req);
+  const { claims, session } = await s.sessions.authenticate(bearerToken(req), mahoPolicy(s.config), client);
+  return { claims, session, principal: session.principal, client };
 }
 
 export const FORBIDDEN = () => new DialectError(403, 'Access denied', 'forbidden');
 export const NOT_FOUND = () => new DialectError(404, 'Customer not found', 'not_found');
+
+/**
+ * The refusal `answer` (403, or 404 where a 403 would confirm that a record exists) of a
+ * caller without the permission for `action`, recorded in the audit trail: a customer
+ * trying other ids, or an integration reaching past its permissions, is worth knowing of.
+ */
+export function denied(s: Services, c: Caller, action: string, answer: () => DialectError, targetUserId?: number): DialectError {
+  const who = c.principal.kind === 'user' ? { userId: c.principal.user.id } : { principalId: c.principal.service.id };
+  s.audit.record({ event: 'access_denied', action, ...who, targetUserId }, c.client);
+  return answer();
+}
 
 /** Admin level: an admin user's customer token, or a service token with the permission. */
 export function mayAdminister(p: Principal, action: Action): boolean {
@@ -30,7 +44,7 @@ export function mayAdminister(p: Principal, action: Action): boolean {
 }
 
 /** Customer level: the caller must be a customer (not a service principal). */
-export function customerOf(c: Caller): User {
-  if (c.principal.kind !== 'user') throw FORBIDDEN();
+export function customerOf(s: Services, c: Caller): User {
+  if (c.principal.kind !== 'user') throw denied(s, c, 'customers/me', FORBIDDEN);
   return c.principal.user;
 }

@@ -11,14 +11,14 @@ import { customer } from './present.js';
 /** GET /api/rest/v2/customers/me */
 export function getMe(s: Services): RequestHandler {
   return async (req, res) => {
-    res.json(customer(customerOf(await caller(s, req))));
+    res.json(customer(customerOf(s, await caller(s, req))));
   };
 }
 
 /** PATCH /api/rest/v2/customers/me */
 export function updateMe(s: Services): RequestHandler {
   return async (req, res) => {
-    const me = customerOf(await caller(s, req));
+    const me = customerOf(s, await caller(s, req));
     const body = req.body as MahoCustomerUpdate;
     const updated = await s.accounts.update(
       me.id,
@@ -34,7 +34,7 @@ export function updateMe(s: Services): RequestHandler {
 export function changePassword(s: Services): RequestHandler {
   return async (req, res) => {
     const c = await caller(s, req);
-    const me = customerOf(c);
+    const me = customerOf(s, c);
     const body = req.body as MahoPasswordChange;
     try {
       await s.accounts.changePassword(me, body.currentPassword, body.newPassword, c.session.sessionId, clientInfo(req));

@@ -3,7 +3,7 @@ import type { RequestHandler } from 'express';
 import type { MahoCustomerList, MahoCustomerRegistration, MahoSuccess } from '../../../generated/client/types.gen.js';
 import { clientInfo } from '../../http/request-context.js';
 import type { Services } from '../../services.js';
-import { caller, FORBIDDEN, mayAdminister, NOT_FOUND } from './auth.js';
+import { caller, denied, FORBIDDEN, mayAdminister, NOT_FOUND } from './auth.js';
 import { customer } from './present.js';
 
 /** POST /api/rest/v2/customers — public registration. */
@@ -21,8 +21,8 @@ export function register(s: Services): RequestHandler {
 /** GET /api/rest/v2/customers — admin or customers/read. */
 export function list(s: Services): RequestHandler {
   return async (req, res) => {
-    const { principal } = await caller(s, req);
-    if (!mayAdminister(principal, 'read')) throw FORBIDDEN();
+    const c = await caller(s, req);
+    if (!mayAdminister(c.principal, 'read')) throw denied(s, c, 'customers/read', FORBIDDEN);
     const page = Number(req.query.page ?? 1);
     const pageSize = Number(req.query.pageSize ?? 20);
     const { users, total } = await s.accounts.list(page, pageSize);
@@ -37,13 +37,10 @@ export function list(s: Services): RequestHandler {
  */
 export function getOne(s: Services): RequestHandler {
   return async (req, res) => {
-    const { principal } = await caller(s, req);
+    const c = await caller(s, req);
     const id = Number(req.params.id);
-    const own = principal.kind === 'user' && principal.user.id === id;
-    if (!own && !mayAdminister(principal, 'read')) {
-      if (principal.kind === 'user') throw NOT_FOUND();
-      throw FORBIDDEN();
-    }
+    const own = c.principal.kind === 'user' && c.principal.user.id === id;
+    if (!own && !mayAdminister(c.principal, 'read')) throw denied(s, c, 'customers/read', c.principal.kind === 'user' ? NOT_FOUND : FORBIDDEN, id);
     const found = await s.accounts.get(id);
     if (!found) throw NOT_FOUND();
     res.json(customer(found));
@@ -53,19 +50,19 @@ export function getOne(s: Services): RequestHandler {
 /** DELETE /api/rest/v2/customers/{id} — admin or customers/delete; the customer's tokens die with them. */
 export function remove(s: Services): RequestHandler {
   return async (req, res) => {
-    const { principal } = await caller(s, req);
+    const c = await caller(s, req);
+    const { principal } = c;
     const id = Number(req.params.id);
     if (!mayAdminister(principal, 'delete')) {
-      if (principal.kind === 'user' && principal.user.id !== id) throw NOT_FOUND();
-      throw FORBIDDEN();
+      throw denied(s, c, 'customers/delete', principal.kind === 'user' && principal.user.id !== id ? NOT_FOUND : FORBIDDEN, id);
     }
     const target = await s.accounts.get(id);
     if (!target) throw NOT_FOUND();
     // Staff accounts are not an integration's to delete: that takes an admin or `all`.
     if (target.role !== 'user' && principal.kind === 'service' && !principal.service.permissions.includes('all')) {
-      throw FORBIDDEN();
+      throw denied(s, c, 'customers/delete (staff)', FORBIDDEN, id);
     }
-    if (!(await s.accounts.delete(id, { principal, client: clientInfo(req) }))) throw NOT_FOUND();
+    if (!(await s.accounts.delete(id, { principal, client: c.client }))) throw NOT_FOUND();
     const answer: MahoSuccess = { success: true, message: 'Customer deleted' };
     res.json(answer);
   };
