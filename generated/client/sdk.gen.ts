@@ -347,12 +347,13 @@ export const mahoUpdateMe = <ThrowOnError extends boolean = false>(options: Opti
  * revokes every other session of the customer, in every dialect; the token used for this
  * call keeps working.
  *
- * A wrong current password counts as a failed login, against the same limits: the
- * caller's address, the account from the caller's network, and the account from all
- * networks. So a stolen token does not open a second channel for guessing the password,
- * and a network past its limit for the account gets 429 here as well. Unlike a login,
- * the 429 is shown: the caller is already authenticated, so it tells no one whether the
- * account exists.
+ * It is rate limited on the login's own counters: every attempt counts against the
+ * caller's address, and a wrong current password also counts as a failed login on the
+ * account (from the caller's network, and from all networks). So a stolen token does not
+ * open a second channel for guessing the password, and a network past its limit for the
+ * account gets 429 here as well, even with the right password. Unlike a login, the 429 is
+ * shown (and counted in the metrics): the caller is already authenticated, so it tells no
+ * one whether the account exists.
  *
  */
 export const mahoChangePassword = <ThrowOnError extends boolean = false>(options: Options<MahoChangePasswordData, ThrowOnError>) => (options.client ?? client).post<MahoChangePasswordResponses, MahoChangePasswordErrors, ThrowOnError>({

@@ -94,7 +94,9 @@ export class Accounts {
       await this.limits.consume('login:ip', ip);
       await this.limits.consumeAccountAttempt(account, ip);
     } catch (err) {
-      if (err instanceof RateLimitedError) this.audit.record({ event: 'password_change_failed', userId: user.id, reason: 'rate_limited' }, client);
+      if (err instanceof RateLimitedError && err.firstInWindow) {
+        this.audit.record({ event: 'password_change_failed', userId: user.id, reason: 'rate_limited' }, client); // once per window, as a login's
+      }
       throw err;
     }
     const ok = await this.passwords.verify(await this.users.passwordHash(user.id), current);

@@ -17,8 +17,11 @@ export type AuditEvent =
   | { event: 'session_started'; sessionId: string; audience: string; userId?: number; principalId?: number; oauthClientId?: number }
   /** A used refresh token presented again outside any grace window: a stolen token, or a client bug. */
   | { event: 'refresh_token_replayed'; sessionId: string; userId?: number; revoked: boolean }
-  /** Sessions revoked at once: one (`sessionId`), or all of a user's or a service principal's. */
-  | { event: 'sessions_revoked'; reason: RevokeReason; count: number; sessionId?: string; userId?: number; principalId?: number }
+  /**
+   * Sessions revoked at once: one (`sessionId`), or all of a user's or a service principal's;
+   * `byOauthClientId`: the OAuth client that revoked a token (RFC 7009).
+   */
+  | { event: 'sessions_revoked'; reason: RevokeReason; count: number; sessionId?: string; userId?: number; principalId?: number; byOauthClientId?: number }
   | { event: 'password_changed'; userId: number; sessionsRevoked: number }
   | { event: 'password_change_failed'; userId: number; reason: 'wrong_password' | 'rate_limited' }
   | { event: 'user_registered'; userId: number }

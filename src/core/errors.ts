@@ -38,7 +38,14 @@ export class GatehouseError extends Error {
 
 export class RateLimitedError extends GatehouseError {
   override readonly name = 'RateLimitedError';
-  constructor(readonly retryAfterS: number) {
+  /**
+   * `firstInWindow`: the attempt just past the limit, not one of those after it (which cost the
+   * sender nothing, and are recorded in the audit trail only as this one).
+   */
+  constructor(
+    readonly retryAfterS: number,
+    readonly firstInWindow = true,
+  ) {
     super(ErrorCode.RateLimited, `rate limited; retry after ${retryAfterS}s`);
   }
 }

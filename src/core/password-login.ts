@@ -42,7 +42,8 @@ export class PasswordLogin {
     // attempts, however many at once, never reach an account's counter).
     const ip = client.ip ?? 'unknown';
     await this.limits.consume('login:ip', ip).catch((err: unknown) => {
-      if (err instanceof RateLimitedError) this.audit.record({ event: 'login_failed', reason: 'address_rate_limited' }, client);
+      // Once per window: the attempts after it cost the sender nothing, and would cost a line each.
+      if (err instanceof RateLimitedError && err.firstInWindow) this.audit.record({ event: 'login_failed', reason: 'address_rate_limited' }, client);
       throw err;
     });
     // PostgreSQL text cannot hold NUL; such a login matches no account.

@@ -55,12 +55,18 @@ export const inMemoryLimiters: LimiterFactory = (_bucket, limit) => memoryLimite
 
 export class RateLimits {
   readonly #limiters: Map<RateLimitBucket, Limiter> | undefined;
+  /** Each bucket's limit, to tell the first refusal of a window from the ones after it. */
+  readonly #points = new Map<RateLimitBucket, number>();
   readonly #events: AuthEvents;
 
   constructor(settings: RateLimitSettings, opts: { limiters?: LimiterFactory; events?: AuthEvents } = {}) {
     this.#events = opts.events ?? ignoreAuthEvents;
     if (!settings.enabled) return;
-    const make = opts.limiters ?? inMemoryLimiters;
+    const factory = opts.limiters ?? inMemoryLimiters;
+    const make = (bucket: RateLimitBucket, limit: RateLimit) => {
+      this.#points.set(bucket, limit.points);
+      return factory(bucket, limit);
+    };
     this.#limiters = new Map([
       ['login:ip', make('login:ip', settings.loginPerIp)],
       ['login:account', make('login:account', settings.loginPerAccount)],
@@ -84,7 +90,7 @@ export class RateLimits {
     } catch (res) {
       if (!(res instanceof RateLimiterRes)) throw res;
       if (!opts.unreported) this.#events.rateLimited(bucket);
-      throw new RateLimitedError(Math.max(1, Math.ceil(res.msBeforeNext / 1000)));
+      throw new RateLimitedError(Math.max(1, Math.ceil(res.msBeforeNext / 1000)), res.consumedPoints === this.#points.get(bucket)! + 1);
     }
   }
 
@@ -138,7 +144,11 @@ export class RateLimits {
   }
 }
 
-/** The account key of a user's password attempts, whichever way they came (login, password change). */
+/**
+ * The account key of a user's password attempts, by login or password change (per network and
+ * in all: consumeAccountAttempt). Email changes count on the same key alone, without a
+ * network: a counter of their own in the same bucket (see Accounts.update).
+ */
 export function userAccount(userId: number): string {
   return `user:${userId}`;
 }

@@ -123,7 +123,7 @@ export class ServicePrincipals {
       await this.limits.consume('login:ip', ip);
       await this.limits.consume('login:account', account);
     } catch (err) {
-      if (err instanceof RateLimitedError) refused('rate_limited');
+      if (err instanceof RateLimitedError && err.firstInWindow) refused('rate_limited'); // once per window, as a login's
       throw err;
     }
     const found = name.includes('\0') ? undefined : await this.store.findByName(kind, name);

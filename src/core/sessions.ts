@@ -460,9 +460,14 @@ export class Sessions {
     return this.counted('admin', count, tx ? undefined : { principalId: apiUserId });
   }
 
-  /** `client`: who asked (logout, token revocation), for the audit trail. */
-  async revoke(sessionId: string, reason: RevokeReason, client?: ClientInfo): Promise<boolean> {
-    return this.counted(reason, Number(await this.store.revoke(sessionId, reason, new Date(this.clock.now()))), { sessionId }, client) > 0;
+  /**
+   * `by`, for the audit trail: who asked (logout, token revocation), whose session it is, and
+   * the OAuth client that revoked it, if one did.
+   */
+  async revoke(sessionId: string, reason: RevokeReason, by?: { client: ClientInfo; session: SessionAuthState; oauthClientId?: number }): Promise<boolean> {
+    const count = Number(await this.store.revoke(sessionId, reason, new Date(this.clock.now())));
+    const owner = by && (by.session.principal.kind === 'user' ? { userId: by.session.principal.user.id } : { principalId: by.session.principal.service.id });
+    return this.counted(reason, count, by && { sessionId, ...owner, byOauthClientId: by.oauthClientId }, by?.client) > 0;
   }
 
   /**
@@ -485,7 +490,12 @@ export class Sessions {
    * Revocations inside a caller's transaction pass none: it may still roll back, and the caller
    * records its own event once it has committed (Accounts.changePassword).
    */
-  private counted(reason: RevokeReason, sessions: number, subject?: { sessionId?: string; userId?: number; principalId?: number }, client?: ClientInfo): number {
+  private counted(
+    reason: RevokeReason,
+    sessions: number,
+    subject?: { sessionId?: string; userId?: number; principalId?: number; byOauthClientId?: number },
+    client?: ClientInfo,
+  ): number {
     if (sessions > 0) {
       this.events.revoked(reason, sessions);
       if (subject) this.audit.record({ event: 'sessions_revoked', reason, count: sessions, ...subject }, client);

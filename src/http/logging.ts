@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
 import pino, { type Logger } from 'pino';
-import type { AuditTrail } from '../core/audit.js';
+import type { AuditEvent, AuditTrail } from '../core/audit.js';
 
 /**
  * Field names that hold secrets. Nothing logs them today; redaction makes sure a future log
@@ -93,17 +93,43 @@ export function requestLogger(logger: Logger): RequestHandler {
 
 /**
  * The audit trail (src/core/audit.ts) as log lines: `{"event":"login_failed","reason":…,
- * "userId":…,"ip":…,"userAgent":…,"reqId":…,"msg":"audit"}`, at info, and at warn for a
- * replayed refresh token (a stolen token, or a client that keeps a used one). LOG_LEVEL=warn
- * keeps those alone.
+ * "userId":…,"ip":…,"userAgent":…,"reqId":…,"msg":"audit"}`. At warn what may be an attack
+ * (a replayed refresh token, anything refused by a rate limit), so that LOG_LEVEL=warn keeps
+ * those alone; the rest at info.
  */
 export function auditLog(logger: Logger): AuditTrail {
   return {
     record(event, client) {
-      const level = event.event === 'refresh_token_replayed' ? 'warn' : 'info';
+      const level = isWarning(event) ? 'warn' : 'info';
       if (!logger.isLevelEnabled(level)) return;
-      const who = client && { ip: client.ip, userAgent: client.userAgent, reqId: client.requestId };
+      const who = client && { ip: capped(client.ip, MAX_AUDIT_IP), userAgent: capped(client.userAgent, MAX_AUDIT_USER_AGENT), reqId: client.requestId };
       logger[level]({ ...event, ...who }, 'audit');
     },
   };
+}
+
+/**
+ * Caps on what the client writes into an audit line. Behind a trusted proxy the address is an
+ * X-Forwarded-For entry as sent (up to the 128 KiB header limit); real User-Agents are a few
+ * hundred characters.
+ */
+const MAX_AUDIT_IP = 64;
+const MAX_AUDIT_USER_AGENT = 256;
+
+function capped(value: string | null, max: number): string | null {
+  return value !== null && value.length > max ? `${value.slice(0, max)}…` : value;
+}
+
+function isWarning(event: AuditEvent): boolean {
+  switch (event.event) {
+    case 'refresh_token_replayed':
+      return true;
+    case 'login_failed':
+      return event.reason === 'account_rate_limited' || event.reason === 'address_rate_limited';
+    case 'client_authentication_failed':
+    case 'password_change_failed':
+      return event.reason === 'rate_limited';
+    default:
+      return false;
+  }
 }

@@ -12,7 +12,7 @@ export function logout(s: Services): RequestHandler {
     const { session, user } = await s.sessions.authenticateUser(bearerToken(req), policy, client);
     const all = ((req.body ?? {}) as CocartLogoutRequest | CocartLogoutForm).all_sessions;
     if (all === true || all === 'true' || all === '1') await s.sessions.revokeAllForUser(user.id, 'logout', { audience: policy.audience, client });
-    else await s.sessions.revoke(session.sessionId, 'logout', client);
+    else await s.sessions.revoke(session.sessionId, 'logout', { client, session });
     const answer: CocartMessage = { message: 'You are now logged out.' };
     res.json(answer);
   };

@@ -11,7 +11,7 @@ export function logout(s: Services): RequestHandler {
   return async (req, res) => {
     const client = clientInfo(req);
     const { session } = await s.sessions.authenticateUser(accessTokenOf(req), dummyjsonPolicy, client);
-    await s.sessions.revoke(session.sessionId, 'logout', client);
+    await s.sessions.revoke(session.sessionId, 'logout', { client, session });
     clearAuthCookies(res, s.config);
     const answer: DummyjsonLogoutResponse = { message: 'Logged out successfully' };
     res.json(answer);

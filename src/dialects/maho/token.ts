@@ -58,6 +58,7 @@ export function token(s: Services): RequestHandler {
       // refuses it. Only after its secret, so only its owner learns why. API users have no
       // grant list (theirs is always empty): the api_user grant is all they have.
       if (service.kind === 'api_client' && !service.grantTypes.includes('client_credentials')) {
+        s.audit.record({ event: 'access_denied', action: 'grant client_credentials', principalId: service.id }, client);
         throw new DialectError(400, 'This client may not use the client_credentials grant', 'unauthorized_client');
       }
       // An API client's session is issued to it, so no other OAuth client may revoke it (RFC 7009).

@@ -21,8 +21,11 @@ export function revoke(s: Services): RequestHandler {
     const found = await findToken(s, body.token);
     if (found && usable(s, found)) {
       const owner = found.session.clientId;
-      if (owner !== null && owner !== client.id) throw oauthError('unauthorized_client', 'The token was issued to another client');
-      await s.sessions.revoke(found.session.sessionId, 'token_revocation', clientInfo(req));
+      if (owner !== null && owner !== client.id) {
+        s.audit.record({ event: 'access_denied', action: 'revoke a token of another client', principalId: client.id }, clientInfo(req));
+        throw oauthError('unauthorized_client', 'The token was issued to another client');
+      }
+      await s.sessions.revoke(found.session.sessionId, 'token_revocation', { client: clientInfo(req), session: found.session, oauthClientId: client.id });
     }
     res.json({});
   };

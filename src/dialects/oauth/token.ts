@@ -55,7 +55,10 @@ export function token(s: Services): RequestHandler {
     if (!isOAuthGrantType(grant)) {
       throw oauthError('unsupported_grant_type', `Supported grant types: ${OAUTH_GRANT_TYPES.join(', ')}`);
     }
-    if (!client.grantTypes.includes(grant)) throw oauthError('unauthorized_client', `This client may not use the ${grant} grant`);
+    if (!client.grantTypes.includes(grant)) {
+      s.audit.record({ event: 'access_denied', action: `grant ${grant}`, principalId: client.id }, clientInfo(req));
+      throw oauthError('unauthorized_client', `This client may not use the ${grant} grant`);
+    }
     const info = clientInfo(req);
     switch (grant) {
       case 'client_credentials': {
