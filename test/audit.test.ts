@@ -190,6 +190,9 @@ describe('the audit trail', () => {
     expect(audited(renamed.response)).toEqual([at(30, { event: 'email_changed', userId, ...asked(who, renamed.response) })]);
     const named = await mahoUpdateMe({ client: t.client, headers: { ...who.headers, ...bearer(mine) }, body: { firstName: 'Audi' } });
     expect(audited(named.response)).toEqual([]); // names are not security events
+    const same = await mahoUpdateMe({ client: t.client, headers: { ...who.headers, ...bearer(mine) }, body: { email: `re.${email}` } });
+    expect(same.response.status).toBe(200);
+    expect(audited(same.response)).toEqual([]); // the email it already has
 
     const change = (currentPassword: string) =>
       mahoChangePassword({ client: t.client, headers: { ...who.headers, ...bearer(mine) }, body: { currentPassword, newPassword: 'another long passphrase' } });

@@ -71,9 +71,11 @@ export class Accounts {
       await this.limits.consume('login:ip', client.ip ?? 'unknown');
       await this.limits.consume('login:account', userAccount(id));
     }
+    // Read first only to tell the audit trail whether the email is a new one (a rare request).
+    const before = changes.email !== undefined ? await this.users.findById(id) : undefined;
     const user = await this.users.update(id, changes, new Date(this.clock.now()));
     this.sessions.userChanged(id);
-    if (user && changes.email !== undefined) this.audit.record({ event: 'email_changed', userId: id }, client);
+    if (user && before && user.email !== before.email) this.audit.record({ event: 'email_changed', userId: id }, client);
     return user;
   }
 
