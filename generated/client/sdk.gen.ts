@@ -167,7 +167,9 @@ export const cocartLogin = <ThrowOnError extends boolean = false>(options?: Opti
  * the previous access token, a second concurrent refresh could not leave the first
  * caller working anyway.
  * * The session has an absolute lifetime (`SESSION_MAX_AGE_S`); the original extends forever.
- * * The refresh must come from the User-Agent (and IP, when bound) of the login.
+ * * The refresh must come from the User-Agent (and IP, when bound) of the login. An
+ * unused token from elsewhere is refused and stays usable; a used one is a replay
+ * from wherever it comes (the User-Agent is no secret), and revokes the session.
  * * The original rejects a stale Bearer header before this handler runs; Gatehouse does not.
  *
  */

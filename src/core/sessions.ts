@@ -314,7 +314,8 @@ export class Sessions {
       if (reused) {
         const rotatedAt = t.rotatedAt ?? now;
         const graceMs = policy.concurrentRefreshGrace ? this.settings.refreshReuseGraceS * 1000 : 0;
-        const withinGrace = graceMs > 0 && now - rotatedAt <= graceMs; // 0: every reuse is a replay
+        // 0: every reuse is a replay; so is one from another device (see refusal), grace or not.
+        const withinGrace = graceMs > 0 && now - rotatedAt <= graceMs && boundTo(t, policy, client);
         if (!withinGrace) {
           const revoked = await this.store.revoke(t.sessionId, 'refresh_token_reuse', new Date(now), tx);
           return { kind: 'replayed' as const, sessionId: t.sessionId, userId: t.user.id, revoked };
@@ -355,7 +356,10 @@ export class Sessions {
     now: number,
   ): { kind: 'invalid' } | { kind: 'expired' } | undefined {
     if (!t || t.audience !== policy.audience || t.sessionRevokedAt !== null || !t.user.active) return { kind: 'invalid' };
-    if (!boundTo(t, policy, client)) return { kind: 'invalid' };
+    // An unused token from another device is refused and stays usable. A used one is a replay
+    // wherever it comes from, and goes on to revoke its session: the User-Agent is no secret, so
+    // a thief who copies it would replay anyway, and one who does not must not be let off.
+    if (t.rotatedAt === null && !boundTo(t, policy, client)) return { kind: 'invalid' };
     if (t.expiresAt <= now || t.sessionExpiresAt <= now) return { kind: 'expired' };
     return undefined;
   }

@@ -221,6 +221,19 @@ describe('POST /wp-json/cocart/jwt/refresh-token', () => {
     expect((await refresh({ refresh_token: login.extras.jwt_refresh })).response.status).toBe(200);
   });
 
+  it('takes a used refresh token from another User-Agent for the replay it is: the session is revoked', async () => {
+    const login = await cocartLoginAs(t.client);
+    const next = await refresh({ refresh_token: login.extras.jwt_refresh });
+    expect(next.response.status).toBe(200);
+    // The thief has the used token, not the owner's User-Agent.
+    const replay = await refresh({ refresh_token: login.extras.jwt_refresh }, { headers: { 'User-Agent': 'Thief/1.0' } });
+    expect(replay.response.status).toBe(403);
+    expect(replay.error).toEqual(INVALID_REFRESH);
+    // The owner's current pair died with the session.
+    expect((await refresh({ refresh_token: next.data!.refresh_token })).error).toEqual(INVALID_REFRESH);
+    await expectRefused(next.data!.token);
+  });
+
   it('refuses a DummyJSON refresh token', async () => {
     const dummy = await loginAs(t.client, 'emilys');
     expect((await refresh({ refresh_token: dummy.refreshToken })).error).toEqual(INVALID_REFRESH);
