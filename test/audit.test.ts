@@ -28,6 +28,8 @@ import { basic, DEMO_CLIENT } from './helpers/oauth.js';
 
 type Line = Record<string, unknown>;
 const lines: Line[] = [];
+/** What the other servers of this file wrote. */
+const otherLines: Line[] = [];
 const UA = 'AuditTest/1.0';
 let t: TestServer;
 let lastAddress = 0;
@@ -51,10 +53,10 @@ beforeAll(async () => {
 });
 afterAll(() => t?.close());
 
-/** Every password, secret and token a test sent or received: no log line may hold one. */
-const secrets = new Set<string>(['emilyspass', 'michaelwpass', 'sophiabpass', 'emmajpass', DEMO_CLIENT.secret]);
+/** Every password, secret and token a test sent or received, and any JWT: no log line may hold one. */
+const secrets = new Set<string>(['emilyspass', 'michaelwpass', 'sophiabpass', 'emmajpass', DEMO_CLIENT.secret, 'eyJ']);
 afterEach(() => {
-  const written = JSON.stringify(lines);
+  const written = JSON.stringify([...lines, ...otherLines]);
   for (const secret of secrets) expect(written, 'a secret in the log').not.toContain(secret);
 });
 
@@ -322,14 +324,14 @@ describe('the audit trail', () => {
 
 describe('the audit trail with LOG_LEVEL=warn', () => {
   it('keeps what may be an attack (a replayed refresh token, a rate limit), and nothing routine', async () => {
-    const warned: Line[] = [];
+    const warned = otherLines;
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
         for (const l of chunk.toString().split('\n').filter(Boolean)) warned.push(JSON.parse(l) as Line);
         done();
       },
     });
-    const quiet = await startTestServer({ REFRESH_REUSE_GRACE_S: '0' }, { logger: createLogger('warn', sink) });
+    const quiet = await startTestServer({ REFRESH_REUSE_GRACE_S: '0', RATE_LIMITS: 'on', RATE_LIMIT_LOGIN_IP: '2/60' }, { logger: createLogger('warn', sink) });
     try {
       const login = await dummyjsonLogin({ client: quiet.client, body: { username: 'emilys', password: 'emilyspass' } });
       secrets.add(login.data!.refreshToken!).add(login.data!.accessToken);
@@ -337,7 +339,11 @@ describe('the audit trail with LOG_LEVEL=warn', () => {
       const used = login.data!.refreshToken!;
       expect((await dummyjsonRefresh({ client: quiet.client, body: { refreshToken: used } })).response.status).toBe(200);
       expect((await dummyjsonRefresh({ client: quiet.client, body: { refreshToken: used } })).response.status).toBe(403);
-      expect(warned.map((l) => [l.level, l.event])).toEqual([[40, 'refresh_token_replayed']]);
+      expect((await dummyjsonLogin({ client: quiet.client, body: { username: 'emilys', password: 'emilyspass' } })).response.status).toBe(429);
+      expect(warned.map((l) => [l.level, l.event, l.reason])).toEqual([
+        [40, 'refresh_token_replayed', undefined],
+        [40, 'login_failed', 'address_rate_limited'],
+      ]);
     } finally {
       await quiet.close();
     }

@@ -169,7 +169,8 @@ export const cocartLogin = <ThrowOnError extends boolean = false>(options?: Opti
  * * The session has an absolute lifetime (`SESSION_MAX_AGE_S`); the original extends forever.
  * * The refresh must come from the User-Agent (and IP, when bound) of the login. An
  * unused token from elsewhere is refused and stays usable; a used one is a replay
- * from wherever it comes (the User-Agent is no secret), and revokes the session.
+ * from whatever User-Agent it comes (the User-Agent is no secret), and revokes the
+ * session. From another IP, when bound, a used one is refused like an unused one.
  * * The original rejects a stale Bearer header before this handler runs; Gatehouse does not.
  *
  */

@@ -122,6 +122,13 @@ export class RateLimits {
     ]);
     if (fromNetwork.status === 'rejected' && total.status === 'fulfilled') void this.refund('login:account-total', account);
     if (total.status === 'rejected' && fromNetwork.status === 'fulfilled') void this.refund('login:account', networkKey);
+    if (fromNetwork.status === 'rejected' && total.status === 'rejected') {
+      // Both full: the attempt is the first refused of this window if it is either count's.
+      const [network, all] = [fromNetwork.reason as unknown, total.reason as unknown];
+      if (network instanceof RateLimitedError && all instanceof RateLimitedError && all.firstInWindow && !network.firstInWindow) {
+        throw new RateLimitedError(network.retryAfterS, true);
+      }
+    }
     if (fromNetwork.status === 'rejected') throw fromNetwork.reason;
     if (total.status === 'rejected') throw total.reason;
   }

@@ -356,10 +356,14 @@ export class Sessions {
     now: number,
   ): { kind: 'invalid' } | { kind: 'expired' } | undefined {
     if (!t || t.audience !== policy.audience || t.sessionRevokedAt !== null || !t.user.active) return { kind: 'invalid' };
-    // An unused token from another device is refused and stays usable. A used one is a replay
-    // wherever it comes from, and goes on to revoke its session: the User-Agent is no secret, so
-    // a thief who copies it would replay anyway, and one who does not must not be let off.
-    if (t.rotatedAt === null && !boundTo(t, policy, client)) return { kind: 'invalid' };
+    // An unused token from another device is refused and stays usable. A used one from another
+    // User-Agent is a replay and goes on to revoke its session: the User-Agent is no secret, so
+    // a thief who copies it would replay anyway, and one who does not must not be let off. The
+    // IP binding still holds for used tokens: CoCart takes refresh tokens in the query string,
+    // so used ones end up in access logs, and a reader of those from elsewhere could otherwise
+    // end sessions it could never use.
+    const binding = t.rotatedAt === null || !policy.bindUserAgent ? policy : { ...policy, bindUserAgent: false };
+    if (!boundTo(t, binding, client)) return { kind: 'invalid' };
     if (t.expiresAt <= now || t.sessionExpiresAt <= now) return { kind: 'expired' };
     return undefined;
   }

@@ -155,6 +155,25 @@ describe('IP binding', () => {
       await bound.close();
     }
   });
+
+  it('with COCART_BIND_IP=true refuses a used refresh token from another address without revoking the session', async () => {
+    // Used tokens end up in access logs (CoCart takes them in the query string): whoever reads
+    // those from elsewhere must not be able to end a session it could never use.
+    const bound = await startTestServer({ TRUST_PROXY: 'true', COCART_BIND_IP: 'true' });
+    try {
+      const at = (ip: string) => ({ 'User-Agent': UA, 'X-Forwarded-For': ip });
+      const { extras } = await cocartLoginAs(bound.client, 'emilys', { 'X-Forwarded-For': '10.0.0.1' });
+      const next = await cocartRefreshToken({ client: bound.client, query: { refresh_token: extras.jwt_refresh }, headers: at('10.0.0.1') });
+      expect(next.response.status).toBe(200);
+      const elsewhere = await cocartRefreshToken({ client: bound.client, query: { refresh_token: extras.jwt_refresh }, headers: at('10.0.0.2') });
+      expect(elsewhere.response.status).toBe(403);
+      expect(elsewhere.error).toEqual(INVALID_REFRESH);
+      const owner = await cocartRefreshToken({ client: bound.client, body: { refresh_token: next.data!.refresh_token }, headers: at('10.0.0.1') });
+      expect(owner.response.status).toBe(200);
+    } finally {
+      await bound.close();
+    }
+  });
 });
 
 describe('POST /wp-json/cocart/jwt/refresh-token', () => {
